@@ -1,0 +1,27 @@
+"""The exceptions bulkdelete raises, drawn once::
+
+    BulkDeleteError              base of everything below
+    ├── ConfigError              bad flag, missing credential, refused orderingId: nothing was sent (exit 2)
+    ├── AbortRun                 a fatal API answer (401/403, daily quota) or --max-errors: stop sending (exit 3)
+    └── TransportError           no HTTP answer: connection refused/reset, timeout (retryable)
+
+Messages say what to do: ``--rate must be >= 0 (got -1)``. None of them ever contains a secret.
+"""
+
+from __future__ import annotations
+
+
+class BulkDeleteError(Exception):
+    """Base class of every bulkdelete error."""
+
+
+class ConfigError(BulkDeleteError):
+    """The run is misconfigured; raised before anything is sent (exit status 2)."""
+
+
+class AbortRun(BulkDeleteError):
+    """The run must stop sending: the API answered something no retry can fix (exit status 3)."""
+
+
+class TransportError(BulkDeleteError):
+    """The request got no HTTP answer (connection error or timeout). Always retryable."""

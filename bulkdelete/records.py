@@ -1,0 +1,86 @@
+"""The data that flows between the pipeline's stages.
+
+``Record`` is one input record as read; ``Result`` is its final, reported outcome (one JSON line, SPEC §4).
+Both are frozen and slotted: millions of them pass through a run, and no stage may change what another decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+
+class Outcome(StrEnum):
+    """What finally happened to one record (SPEC §4)."""
+
+    ACCEPTED = "accepted"  # Coveo answered 202 to its DELETE: enqueued, not yet deleted
+    BATCHED = "batched"  # in a Coveo batch whose push got 202
+    DELETED = "deleted"  # Velt reported success
+    NOT_FOUND = "not_found"  # Velt reported the id absent: the goal state holds
+    PLANNED = "planned"  # dry run: would have been sent
+    SKIPPED = "skipped"  # an earlier run (--resume) already recorded it as ok
+    DUPLICATE = "duplicate"  # the same id came earlier in this run
+    INVALID = "invalid"  # rejected before sending
+    FAILED = "failed"  # final API error, or attempts exhausted
+
+    @property
+    def ok(self) -> bool:
+        return self not in _NOT_OK
+
+
+_NOT_OK = frozenset({Outcome.INVALID, Outcome.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record.
+
+    ``id`` is the id exactly as read, surrounding whitespace trimmed. ``line`` is the 1-based record number in its
+    input. ``file`` names the input and is only set when the run reads more than one. ``problem`` is set by the
+    reader when the record cannot be sent (it becomes an ``invalid`` result carrying that reason).
+    """
+
+    id: str
+    line: int
+    file: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The final outcome of one record: exactly one per decided record, written as one JSON line."""
+
+    record: Record
+    outcome: Outcome
+    status: int | None = None
+    attempts: int = 0
+    error: str | None = None
+    latency_ms: float | None = None
+    batch: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok
+
+    def to_dict(self) -> dict[str, object]:
+        doc: dict[str, object] = {
+            "id": self.record.id,
+            "outcome": self.outcome.value,
+            "ok": self.outcome.ok,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.error,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 3),
+            "line": self.record.line,
+        }
+        if self.record.file is not None:
+            doc["file"] = self.record.file
+        if self.batch is not None:
+            doc["batch"] = self.batch
+        return doc
+
+    def to_json_line(self) -> bytes:
+        """The result as one JSON line, newline included."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_APPEND_NEWLINE)
