@@ -1,0 +1,101 @@
+"""``bulkdelete emulator``: serve the emulator until SIGINT/SIGTERM, then exit 0 quietly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+import click
+
+from bulkdelete.emulator.config import DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, Quota, parse_quota
+from bulkdelete.emulator.runner import run_emulator
+from bulkdelete.emulator.store import read_doc_ids
+
+
+class QuotaType(click.ParamType[Quota, Any]):
+    name = "N/1s|N/1m"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Quota:
+        if isinstance(value, Quota):
+            return value
+        try:
+            return parse_quota(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+RATE = click.FloatRange(0.0, 1.0)
+
+
+@click.command("emulator")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default)."
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port."
+)
+@click.option(
+    "--docs", "docs_path", type=click.Path(exists=True, dir_okay=False), help="Seed ids, one per line."
+)
+@click.option(
+    "--api-key", envvar="BULKDELETE_EMULATOR_API_KEY", help="Accept only this key (else any non-empty)."
+)
+@click.option("--quota", type=QuotaType(), help="Requests per sliding window per organization, e.g. 50/1s.")
+@click.option("--retry-after", type=click.IntRange(min=0), help="Send Retry-After: S with every 429.")
+@click.option("--daily-items", type=click.IntRange(min=0), help="Coveo items per org before 429 daily quota.")
+@click.option(
+    "--fail-rate", type=RATE, default=0.0, show_default=True, help="Fraction answered 503 / Velt internal."
+)
+@click.option(
+    "--reset-rate", type=RATE, default=0.0, show_default=True, help="Fraction of connections dropped."
+)
+@click.option(
+    "--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Added delay."
+)
+@click.option("--seed", type=int, help="Make the faults repeatable.")
+@click.option(
+    "--max-ids", type=click.IntRange(min=1), default=30, show_default=True, help="Velt ids per request."
+)
+@click.option(
+    "--max-upload-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_UPLOAD_BYTES,
+    show_default=True,
+    help="File container cap (413 past it).",
+)
+@click.option("--org", "orgs", multiple=True, help="Only these organizations (repeatable); others get 403.")
+@click.option(
+    "--velt-legacy-not-found", is_flag=True, help="Velt absent ids: success true, 'does not exist'."
+)
+@click.option("--olderthan-clears", is_flag=True, help="documents/olderthan deletes every document.")
+def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
+    """Run a local emulator of the Coveo Push API and the Velt REST API.
+
+    \b
+    Examples:
+      bulkdelete emulator --docs ids.txt
+      bulkdelete emulator --port 0 --quota 50/1s --retry-after 1 --fail-rate 0.01 --seed 7
+      BULKDELETE_EMULATOR_API_KEY=secret bulkdelete emulator --latency-ms 20
+    """
+    try:
+        config = EmulatorConfig(allowed_orgs=frozenset(orgs) if orgs else None, **options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    docs = list(read_doc_ids(docs_path)) if docs_path else []
+    try:
+        asyncio.run(_serve(config, docs))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+
+
+async def _serve(config: EmulatorConfig, docs: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with run_emulator(config, docs) as emu:
+        click.echo(f"bulkdelete emulator listening on {emu.base_url} ({len(docs)} documents)", err=True)
+        await stop.wait()

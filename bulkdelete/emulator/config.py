@@ -1,0 +1,102 @@
+"""The emulator's configuration: one frozen dataclass, validated once, shared by the app and the CLI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_MAX_UPLOAD_BYTES = 256 * 1000 * 1000
+"""Coveo's file container limit: 256 MB."""
+
+_QUOTA_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([sm])\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """At most ``limit`` requests started in any sliding window of ``window_s`` seconds, per organization."""
+
+    limit: int
+    window_s: float
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.window_s:g}s"
+
+
+def parse_quota(text: str) -> Quota:
+    """Parse ``N/1s``, ``N/1m``, ``N/10s`` (the unit count defaults to 1: ``N/s``).
+
+    Raises ``ValueError`` with a message a user can act on.
+    """
+    match = _QUOTA_RE.match(text)
+    if match is None:
+        raise ValueError(f"quota must look like 50/1s or 3000/1m (got {text!r})")
+    limit, count, unit = int(match[1]), int(match[2] or "1"), match[3]
+    if limit < 1 or count < 1:
+        raise ValueError(f"quota needs a limit and a window >= 1 (got {text!r})")
+    return Quota(limit, float(count * (60 if unit == "m" else 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """Everything the emulator can be told. Times in seconds unless the name says otherwise.
+
+    ``api_key``: when set, only that key is accepted (Coveo bearer, Velt
+    ``x-velt-api-key``); else any non-empty one.
+    ``quota``: sliding-window request quota per API and organization (429 past it).
+    ``retry_after``: send ``Retry-After`` with every 429 (seconds).
+    ``daily_items``: Coveo items (deletes, batch entries) per organization before
+    ``TOO_MANY_DOCUMENTS_DAILY``.
+    ``fail_rate``: fraction of Push API requests answered 503, and of Velt ids answered ``internal``.
+    ``reset_rate``: fraction of API requests whose connection is dropped without any answer.
+    ``latency_ms``: delay added to every API request. ``seed``: makes the faults repeatable.
+    ``max_ids``: Velt ids per request (400 past it). ``max_upload_bytes``: file container cap (413 past it).
+    ``velt_legacy_not_found``: absent Velt ids answer the older ``success: true, "Document does not exist"``.
+    ``olderthan_clears``: ``documents/olderthan`` deletes every document (default: only recorded).
+    ``allowed_orgs``: when set, other organizations get 403 (Coveo ``ACCESS_DENIED``, Velt
+    ``PERMISSION_DENIED``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str | None = None
+    quota: Quota | None = None
+    retry_after: int | None = None
+    daily_items: int | None = None
+    fail_rate: float = 0.0
+    reset_rate: float = 0.0
+    latency_ms: float = 0.0
+    seed: int | None = None
+    max_ids: int = 30
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    velt_legacy_not_found: bool = False
+    olderthan_clears: bool = False
+    allowed_orgs: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fail_rate", "reset_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1 (got {value})")
+        _check_min("latency_ms", self.latency_ms, 0)
+        _check_min("max_ids", self.max_ids, 1)
+        _check_min("max_upload_bytes", self.max_upload_bytes, 1)
+        _check_min("port", self.port, 0)
+        if self.retry_after is not None:
+            _check_min("retry_after", self.retry_after, 0)
+        if self.daily_items is not None:
+            _check_min("daily_items", self.daily_items, 0)
+        if self.api_key is not None and not self.api_key:
+            raise ValueError("api_key must not be empty (use None to accept any key)")
+
+    def __repr__(self) -> str:
+        # Never show the key itself.
+        key = "set" if self.api_key else "any"
+        return (
+            f"EmulatorConfig(host={self.host!r}, port={self.port}, api_key={key}, quota={self.quota}, "
+            f"fail_rate={self.fail_rate}, reset_rate={self.reset_rate}, latency_ms={self.latency_ms})"
+        )
+
+
+def _check_min(name: str, value: float, minimum: float) -> None:
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum:g} (got {value})")

@@ -1,0 +1,57 @@
+"""Run the emulator inside the current event loop: ``async with run_emulator(config, docs=[...]) as emu``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bulkdelete.emulator.app import build_app
+from bulkdelete.emulator.config import EmulatorConfig
+from bulkdelete.emulator.state import EmulatorState
+
+
+@dataclass(frozen=True, slots=True)
+class Emulator:
+    """A running emulator. ``state`` is live: tests may read (and seed) it directly."""
+
+    base_url: str
+    state: EmulatorState
+    app: web.Application
+
+    def stats(self) -> dict[str, Any]:
+        """The same document as ``GET /_emulator/stats``."""
+        return self.state.snapshot()
+
+    def coveo_url(self, org: str) -> str:
+        """``{base_url}/push/v1/organizations/{org}``."""
+        return f"{self.base_url}/push/v1/organizations/{org}"
+
+    @property
+    def documents(self) -> list[str]:
+        """Remaining document ids, sorted."""
+        return self.state.documents.ids()
+
+
+@asynccontextmanager
+async def run_emulator(
+    config: EmulatorConfig | None = None, docs: Iterable[str] = ()
+) -> AsyncIterator[Emulator]:
+    """Serve on ``config.host:config.port`` (port 0: a free one, read back) until the block exits."""
+    config = config or EmulatorConfig()
+    state = EmulatorState.create(config, docs)
+    app = build_app(state)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        # A deep backlog: at the default 128, a burst of connections loses SYNs and stalls 1 s on retransmit.
+        site = web.TCPSite(runner, config.host, config.port, backlog=4096)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        yield Emulator(base_url=f"http://{netloc}", state=state, app=app)
+    finally:
+        await runner.cleanup()

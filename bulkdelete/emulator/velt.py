@@ -1,0 +1,126 @@
+"""Velt REST API: ``POST /v1|v2/organizations/documents/delete``.
+
+v2 answers 200 when every id was deleted, else HTTP 500 ``INTERNAL`` with per-id ``details`` (succeeded ids
+included). v1 answers 200 with per-id entries (absent ids ``success: false, code: "not-found"``, or the older
+``success: true, "Document does not exist"`` with ``velt_legacy_not_found``). ``fail_rate`` makes ids of an
+otherwise good request fail with ``code: "internal"`` (they are not deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from bulkdelete.emulator.faults import STATE_KEY
+from bulkdelete.emulator.responses import json_response, throttled, velt_error
+from bulkdelete.emulator.state import EmulatorState
+
+OK_MESSAGE = "Document(s) deleted successfully."
+
+
+class VeltError(Exception):
+    """Raised to answer the whole request with ``{"error":{"status","message"}}``."""
+
+    def __init__(self, status_name: str, message: str) -> None:
+        super().__init__(message)
+        self.status_name, self.message = status_name, message
+
+
+async def delete_v1(request: web.Request) -> web.Response:
+    return await _delete(request, "v1")
+
+
+async def delete_v2(request: web.Request) -> web.Response:
+    return await _delete(request, "v2")
+
+
+async def _delete(request: web.Request, version: str) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        _check_auth(request, state)
+        org, ids = _parse(await request.read(), state.config.max_ids)
+        if state.config.allowed_orgs is not None and org not in state.config.allowed_orgs:
+            raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
+        if not state.take_quota("velt:" + org, asyncio.get_running_loop().time()):
+            raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
+    except VeltError as exc:
+        response = velt_error(exc.status_name, exc.message)
+        return throttled(response, state) if exc.status_name == "RESOURCE_EXHAUSTED" else response
+    results = {doc_id: _delete_one(state, doc_id) for doc_id in dict.fromkeys(ids)}
+    if version == "v1":
+        return json_response(_success(_v1_entries(results, state.config.velt_legacy_not_found)))
+    if all(entry["success"] for entry in results.values()):
+        return json_response(_success(results))
+    details = {"status": "INTERNAL", "message": "Failed to delete some documents.", "details": results}
+    return json_response({"error": details}, 500)
+
+
+def _check_auth(request: web.Request, state: EmulatorState) -> None:
+    key = request.headers.get("x-velt-api-key", "")
+    if not key or not request.headers.get("x-velt-auth-token", ""):
+        raise VeltError("UNAUTHENTICATED", "Missing x-velt-api-key or x-velt-auth-token header.")
+    if state.config.api_key is not None and key != state.config.api_key:
+        raise VeltError("UNAUTHENTICATED", "Invalid API key.")
+
+
+def _parse(body: bytes, max_ids: int) -> tuple[str, list[str]]:
+    try:
+        doc: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise VeltError("INVALID_ARGUMENT", "The request body is not valid JSON.") from None
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict):
+        raise VeltError("INVALID_ARGUMENT", "The request body needs a data object.")
+    org = data.get("organizationId")
+    if not isinstance(org, str) or not org:
+        raise VeltError("INVALID_ARGUMENT", "data.organizationId is required.")
+    ids = data.get("documentIds")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+        raise VeltError("INVALID_ARGUMENT", "data.documentIds must be a non-empty list of strings.")
+    if len(ids) > max_ids:
+        raise VeltError("INVALID_ARGUMENT", f"At most {max_ids} documentIds per request (got {len(ids)}).")
+    return org, ids
+
+
+def _velt_id(doc_id: str) -> str:
+    """A stable numeric-looking internal id, as Velt returns one per document."""
+    return str(1_000_000_000_000 + zlib.crc32(doc_id.encode("utf-8", "surrogatepass")))
+
+
+def _delete_one(state: EmulatorState, doc_id: str) -> dict[str, Any]:
+    vid = _velt_id(doc_id)
+    if state.chance(state.config.fail_rate):
+        state.stats.faults += 1
+        return {
+            "success": False,
+            "id": vid,
+            "message": "Internal error (injected fault).",
+            "code": "internal",
+        }
+    if state.delete(doc_id):
+        return {"success": True, "id": vid, "message": "Deleted Successfully"}
+    return {"success": False, "id": vid, "message": "Document not found.", "code": "not-found"}
+
+
+def _v1_entries(results: dict[str, dict[str, Any]], legacy: bool) -> dict[str, dict[str, Any]]:
+    if not legacy:
+        return results
+    return {
+        doc_id: {"success": True, "id": entry["id"], "message": "Document does not exist"}
+        if entry.get("code") == "not-found"
+        else entry
+        for doc_id, entry in results.items()
+    }
+
+
+def _success(data: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"result": {"status": "success", "message": OK_MESSAGE, "data": data}}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/organizations/documents/delete", delete_v1)
+    app.router.add_post("/v2/organizations/documents/delete", delete_v2)
