@@ -1,6 +1,29 @@
-"""bulkdelete: delete very large numbers of documents from the Coveo Push API and the Velt REST API."""
+"""bulkdelete: delete very large numbers of documents from the Coveo Push API and the Velt REST API.
 
+Fast, within the API's quota, and without ever losing track of an item: one ``Result`` per input record.
+The CLI (``bulkdelete``) and the library share one engine; start with ``delete_ids`` or ``run_deletion``.
+"""
+
+from bulkdelete._version import __version__
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
 from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.secrets import Secret
+from bulkdelete.targets.base import Target
+from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
 
-__all__ = ["Outcome", "Record", "Result"]
-__version__ = "0.1.0"
+__all__ = [
+    "AbortRun",
+    "BackoffPolicy",
+    "BulkDeleteError",
+    "ConfigError",
+    "CoveoItemTarget",
+    "CoveoSettings",
+    "Outcome",
+    "Record",
+    "Result",
+    "Secret",
+    "Target",
+    "TransportError",
+    "__version__",
+]

@@ -1,0 +1,176 @@
+"""What every command shares: the delete options (SPEC §3), turning them into ``RunOptions``, running, exiting."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.errors import ConfigError
+from bulkdelete.options import parse_duration, parse_max_errors, parse_rate
+from bulkdelete.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.secrets import Secret
+from bulkdelete.summary import EXIT_USAGE
+from bulkdelete.targets.base import Target
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+FORMATS = ("auto", "lines", "jsonl", "csv")
+
+
+def apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    """Decorate with several click options, in the order listed (as --help shows them)."""
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def delete_options(default_rate: str) -> Callable[[F], F]:
+    """The options every delete command has (SPEC §3); their names are the contract."""
+    return apply(
+        [
+            click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True)),
+            click.option("--base-url", metavar="URL", help="API root, e.g. http://127.0.0.1:8787 for the emulator."),
+            click.option(
+                "--rate",
+                default=default_rate,
+                show_default=True,
+                metavar="R|auto",
+                help="Max requests started per second, in any 1 s window, no start-up burst; "
+                "0 = unlimited; auto = find the quota by probing.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(min=1, max=1024),
+                default=16,
+                show_default=True,
+                help="Max requests in flight.",
+            ),
+            click.option(
+                "--max-attempts",
+                type=click.IntRange(min=1, max=100),
+                default=6,
+                show_default=True,
+                help="Attempts per request, the first included.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0.1),
+                default=30.0,
+                show_default=True,
+                metavar="S",
+                help="Per request, in seconds.",
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="Write the result JSON lines to FILE  [default: stdout].",
+            ),
+            click.option(
+                "--resume",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="Skip ids FILE records as ok; append new results to FILE (a journal).",
+            ),
+            click.option(
+                "--dry-run", is_flag=True, help="Read, validate, de-duplicate, write 'planned' lines; no network."
+            ),
+            click.option(
+                "--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True, help="Input shape."
+            ),
+            click.option(
+                "--field",
+                metavar="NAME",
+                help="JSONL key / CSV column holding the id  [default: documentId, then id, uri].",
+            ),
+            click.option(
+                "--max-errors",
+                metavar="N|N%",
+                help="Abort (exit 3) once N records (or N% of those decided) are not ok.",
+            ),
+            click.option("--no-dedupe", is_flag=True, help="Do not de-duplicate ids (constant memory)."),
+            click.option(
+                "--stop-after",
+                metavar="DURATION",
+                help="End the run gracefully after e.g. 90m, 2h (maintenance windows).",
+            ),
+            click.option(
+                "--max-requests",
+                type=click.IntRange(min=1),
+                metavar="N",
+                help="End the run gracefully after N requests (spare the shared daily quota).",
+            ),
+            click.option(
+                "--progress/--no-progress",
+                default=None,
+                help="Live progress on stderr  [default: on when stderr is a terminal].",
+            ),
+            click.option(
+                "--summary",
+                "summary_path",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="Write the run summary as JSON to FILE.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="No human summary on stderr."),
+        ]
+    )
+
+
+def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> RunOptions:
+    """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value."""
+    max_errors, max_error_percent = parse_max_errors(params["max_errors"]) if params["max_errors"] else (None, None)
+    return RunOptions(
+        inputs=tuple(params["files"]),
+        fmt=params["fmt"],
+        field=params["field"],
+        rate=parse_rate(params["rate"]),
+        concurrency=params["concurrency"],
+        max_attempts=params["max_attempts"],
+        timeout=params["timeout"],
+        output=params["output"],
+        resume=params["resume"],
+        dry_run=params["dry_run"],
+        dedupe=not params["no_dedupe"],
+        max_errors=max_errors,
+        max_error_percent=max_error_percent,
+        stop_after=parse_duration(params["stop_after"]) if params["stop_after"] else None,
+        max_requests=params["max_requests"],
+        progress=params["progress"],
+        summary_path=params["summary_path"],
+        quiet=params["quiet"],
+        backoff=BackoffPolicy(),
+        secrets=secrets,
+    )
+
+
+def replace(obj: T, **changes: Any) -> T:
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) -> None:
+    """Run to the end and exit with the run's status (SPEC §5)."""
+    report = asyncio.run(run_deletion(target, options, hooks=hooks))
+    sys.exit(report.exit_code)
+
+
+@contextmanager
+def config_errors() -> Iterator[None]:
+    """A ``ConfigError`` becomes a one-line message and exit status 2, before anything is sent."""
+    try:
+        yield
+    except ConfigError as exc:
+        click.echo(f"bulkdelete: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)

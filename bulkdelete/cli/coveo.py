@@ -1,0 +1,217 @@
+"""``bulkdelete coveo delete | older-than | status``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import click
+import orjson
+
+from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
+from bulkdelete.errors import AbortRun, TransportError
+from bulkdelete.options import check_base_url, parse_ordering_id, required, secret_from
+from bulkdelete.pacing import Pacer
+from bulkdelete.secrets import Secret, scrub
+from bulkdelete.stats import RunStats
+from bulkdelete.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
+from bulkdelete.targets.base import Reply, Target
+from bulkdelete.targets.coveo import REGIONS, STATUSES, CoveoItemTarget, CoveoSettings
+from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, set_status
+from bulkdelete.transport import HttpTransport
+
+source_options = apply(
+    [
+        click.option("--org", metavar="ID", help="Organization id  [env COVEO_ORGANIZATION_ID]."),
+        click.option("--source", metavar="ID", help="Push source id  [env COVEO_SOURCE_ID]."),
+        click.option(
+            "--region",
+            type=click.Choice(list(REGIONS)),
+            default="us",
+            show_default=True,
+            help="Picks the API base URL (ignored with --base-url).",
+        ),
+        click.option(
+            "--api-key-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Read the API key from FILE instead of env COVEO_API_KEY.",
+        ),
+    ]
+)
+
+
+def coveo_settings(params: dict[str, Any]) -> CoveoSettings:
+    """Where to send and with which key; raises ``ConfigError`` before anything is sent."""
+    base = params.get("base_url") or REGIONS[params["region"]]
+    return CoveoSettings(
+        base_url=check_base_url(base),
+        org=required(params.get("org"), "--org", "COVEO_ORGANIZATION_ID"),
+        source=required(params.get("source"), "--source", "COVEO_SOURCE_ID"),
+        api_key=secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the Coveo API key"),
+        delete_children=bool(params.get("delete_children")),
+    )
+
+
+@click.group()
+def coveo() -> None:
+    """Coveo Push API: delete items, delete old items, set the source status."""
+
+
+DELETE_EPILOG = """\b
+Examples:
+  export COVEO_API_KEY=xx-… COVEO_ORGANIZATION_ID=myorg COVEO_SOURCE_ID=mysrc
+  cut -f1 export.tsv | bulkdelete coveo delete - > results.jsonl
+  bulkdelete coveo delete --status REFRESH --resume journal.jsonl export.csv
+  bulkdelete coveo delete --mode batch --ordering-id now ids.txt.gz
+  bulkdelete coveo delete --base-url http://127.0.0.1:8787 --org o --source s ids.txt   # the emulator
+"""
+
+
+@coveo.command("delete", epilog=DELETE_EPILOG)
+@delete_options(default_rate="50")
+@source_options
+@click.option("--delete-children", is_flag=True, help="Also delete every item whose id starts with <id>/.")
+@click.option("--ordering-id", metavar="INT|now", help="orderingId (epoch ms) sent with every delete.")
+@click.option("--allow-future-ordering-id", is_flag=True, help="Allow an orderingId > 5 min ahead of the clock.")
+@click.option(
+    "--status",
+    type=click.Choice(["REBUILD", "REFRESH", "INCREMENTAL"]),
+    help="Set this source status before the run, IDLE after it (always).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["item", "batch"]),
+    default="item",
+    show_default=True,
+    help="One DELETE per item, or batches through file containers.",
+)
+@click.option(
+    "--batch-bytes",
+    type=click.IntRange(min=1024, max=256_000_000),
+    default=5 * 1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="Max JSON payload per batch (--mode batch).",
+)
+def coveo_delete(**params: Any) -> None:
+    """Delete the items whose ids (document URIs) are read from FILES (none or '-': stdin).
+
+    One JSON line per input record goes to stdout; the summary to stderr. The API key comes from env
+    COVEO_API_KEY (or --api-key-file), never from the command line.
+    """
+    with config_errors():
+        options = run_options(params)
+        if options.dry_run:  # nothing is sent: no credentials needed
+            settings = CoveoSettings("http://127.0.0.1", "-", "-", Secret(""), params["delete_children"])
+        else:
+            settings = coveo_settings(params)
+        if params["ordering_id"] is not None:
+            ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
+            settings = replace(settings, ordering_id=ordering)
+        options = replace(options, secrets=(settings.api_key,))
+        target = coveo_target(settings, params["mode"], params["batch_bytes"])
+    hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
+    execute(target, options, hooks)
+
+
+def coveo_target(settings: CoveoSettings, mode: str, batch_bytes: int) -> Target:
+    if mode == "batch":
+        from bulkdelete.targets.coveo_batch import CoveoBatchTarget
+
+        return CoveoBatchTarget(settings, batch_bytes=batch_bytes)
+    return CoveoItemTarget(settings)
+
+
+single_call_options = apply(
+    [
+        click.option("--base-url", metavar="URL", help="API root, e.g. http://127.0.0.1:8787 for the emulator."),
+        source_options,
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="S"),
+    ]
+)
+
+
+@coveo.command("older-than")
+@single_call_options
+@click.option("--ordering-id", required=True, metavar="INT|now", help="Delete items pushed with a lower orderingId.")
+@click.option(
+    "--queue-delay",
+    type=click.IntRange(0, 1440),
+    metavar="MIN",
+    help="Minutes Coveo waits before enqueueing the deletion  [Coveo's default: 15].",
+)
+@click.option("--allow-future-ordering-id", is_flag=True, help="Allow an orderingId > 5 min ahead of the clock.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+def coveo_older_than(**params: Any) -> None:
+    """Delete every item of the source last pushed with an orderingId older than --ordering-id.
+
+    This can empty a whole source: on a terminal it asks first; without one it proceeds only with --yes.
+    """
+    with config_errors():
+        settings = coveo_settings(params)
+        ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
+    cutoff = datetime.fromtimestamp(ordering / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    question = (
+        f"Delete every item of source {settings.source!r} in organization {settings.org!r} last pushed before "
+        f"{cutoff} (orderingId {ordering})?"
+    )
+    if not params["yes"]:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            click.echo(f"bulkdelete: error: {question} Refusing without a terminal: pass --yes.", err=True)
+            sys.exit(EXIT_USAGE)
+        if not click.confirm(question, default=False, err=True):
+            click.echo("bulkdelete: nothing sent.", err=True)
+            sys.exit(EXIT_NOT_OK)
+    call = {"call": "olderthan", "orderingId": ordering, "queueDelay": params["queue_delay"]}
+    single_call(
+        settings, params["timeout"], call, lambda t: delete_older_than(t, settings, ordering, params["queue_delay"])
+    )
+
+
+@coveo.command("status")
+@click.argument("status", type=click.Choice(STATUSES, case_sensitive=False))
+@single_call_options
+def coveo_status(status: str, **params: Any) -> None:
+    """Set the source status: REBUILD / REFRESH / INCREMENTAL before a content update, IDLE after it."""
+    with config_errors():
+        settings = coveo_settings(params)
+    status = status.upper()
+    single_call(
+        settings, params["timeout"], {"call": "status", "statusType": status}, lambda t: set_status(t, settings, status)
+    )
+
+
+def single_call(
+    settings: CoveoSettings,
+    timeout: float,
+    call: dict[str, object],
+    send: Callable[[HttpTransport], Awaitable[Reply]],
+) -> None:
+    """Send one source-level call, write one JSON line about it, exit 0 / 1 / 3 (401/403)."""
+
+    async def go() -> tuple[int, dict[str, object]]:
+        async with aiohttp.ClientSession() as session:
+            transport = HttpTransport(session, Pacer(0), RunStats(), timeout=timeout)
+            try:
+                reply = await send(transport)
+            except AbortRun as exc:
+                fatal = any(f" {code} " in f" {exc} " for code in ("401", "403"))
+                return (EXIT_ABORTED if fatal else EXIT_NOT_OK), {"ok": False, "error": str(exc)}
+            except TransportError as exc:
+                return EXIT_NOT_OK, {"ok": False, "error": str(exc)}
+            return EXIT_OK, {"ok": True, "status": reply.status, "request_id": reply.request_id}
+
+    code, outcome = asyncio.run(go())
+    line = {**call, **outcome}
+    if "error" in line:
+        line["error"] = scrub(str(line["error"]), [settings.api_key])
+        click.echo(f"bulkdelete: {line['error']}", err=True)
+    sys.stdout.buffer.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,367 @@
+"""The pipeline: records in, one final ``Result`` out per record.
+
+::
+
+    records ─► pre-decide (invalid / duplicate / skipped / planned) ─► capacity ─► [batcher] ─► jobs ─► workers
+                                                                                       ▲                  │
+                                                              retry after backoff ─────┴──── verdicts ◄───┘
+
+Capacity (a semaphore taken *before* a record enters the pipeline) bounds the records in flight, queued or waiting
+for a retry, so memory never grows with the input. A worker sends one job (one record, or one batch) at a time, so
+``concurrency`` workers bound the requests in flight. Retries wait on timers, never in a worker, so a failing record
+does not hold back the others. A stop (abort, interrupt, budget) sends nothing new: queued and retry-waiting records
+are *abandoned* (no line: ``--resume`` picks them up) while requests already in flight complete and are reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bulkdelete.adaptive import AdaptiveRate
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.dedupe import SeenIds
+from bulkdelete.errors import TransportError
+from bulkdelete.pacing import Pacer
+from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.stats import RunStats
+from bulkdelete.targets.base import Action, Target, Verdict
+from bulkdelete.transport import HttpTransport, StopSending
+
+
+class StopReason(StrEnum):
+    COMPLETED = "completed"
+    ABORTED = "aborted"  # fatal API answer (401/403, daily quota)
+    MAX_ERRORS = "max-errors"
+    INTERRUPTED = "interrupted"  # SIGINT / SIGTERM
+    STOP_AFTER = "stop-after"
+    MAX_REQUESTS = "max-requests"
+    OUTPUT_CLOSED = "output-closed"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How the engine runs. ``max_error_percent`` applies once ``min_records_for_percent`` records are decided."""
+
+    concurrency: int = 16
+    max_attempts: int = 6
+    dedupe: bool = True
+    dry_run: bool = False
+    max_errors: int | None = None
+    max_error_percent: float | None = None
+    min_records_for_percent: int = 100
+    linger_s: float = 0.05
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """Why the run ended, and how many records it left undecided (no line written; ``--resume`` sends them)."""
+
+    reason: StopReason
+    message: str | None
+    abandoned: int
+
+
+class _Pending:
+    """A record on its way: the only mutable per-record state, owned by the engine."""
+
+    __slots__ = ("attempts", "record")
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.attempts = 0
+
+
+_Job = tuple[_Pending, ...]
+
+
+class Engine:
+    """Runs one deletion: ``await Engine(...).run(records)``; ``stop()`` may be called at any time."""
+
+    def __init__(
+        self,
+        target: Target,
+        transport: HttpTransport | None,
+        pacer: Pacer,
+        settings: EngineSettings,
+        stats: RunStats,
+        emit: Callable[[Result], None],
+        *,
+        done_ids: SeenIds | None = None,
+        adaptive: AdaptiveRate | None = None,
+    ) -> None:
+        if transport is None and not settings.dry_run:
+            raise ValueError("a transport is needed unless dry_run")
+        self._target = target
+        self._transport = transport
+        self._pacer = pacer
+        self._settings = settings
+        self._stats = stats
+        self._emit = emit
+        self._done_ids = done_ids
+        self._adaptive = adaptive
+        self._seen = SeenIds() if settings.dedupe else None
+        self._rng = random.Random(settings.seed)
+        self._batching = target.batch_size > 1
+        per_item_capacity = settings.concurrency * 4
+        batch_capacity = target.batch_size * (settings.concurrency + 1) + settings.concurrency
+        self._capacity = asyncio.Semaphore(batch_capacity if self._batching else per_item_capacity)
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._batch_in: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._forming: list[_Pending] = []
+        self._timers: dict[_Pending, asyncio.TimerHandle] = {}
+        self._outstanding = 0
+        self._abandoned = 0
+        self._input_done = False
+        self._closed = False
+        self._stopping = False
+        self._reason = StopReason.COMPLETED
+        self._message: str | None = None
+        self._throttle_streak = 0
+        self._last_throttle_at = -1.0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"<Engine outstanding={self._outstanding} queued={self._jobs.qsize()} retrying={len(self._timers)}"
+            f" decided={self._stats.records} stopping={self._stopping}>"
+        )
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def run(self, records: AsyncIterator[Record]) -> RunEnd:
+        async with asyncio.TaskGroup() as group:
+            self._tasks.append(group.create_task(self._feed(records)))
+            if self._batching:
+                self._tasks.append(group.create_task(self._batch()))
+            for _ in range(0 if self._settings.dry_run else self._settings.concurrency):
+                group.create_task(self._work())
+        return RunEnd(self._reason, self._message, self._abandoned)
+
+    def stop(self, reason: StopReason, message: str | None = None) -> None:
+        """Send nothing new; let in-flight requests complete. The first reason given wins."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._reason, self._message = reason, message
+        if self._transport is not None:
+            self._transport.stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for pending in self._drain():
+            self._abandon(pending)
+        self._maybe_close()
+
+    # -- feeding -------------------------------------------------------------------------------------------------
+
+    async def _feed(self, records: AsyncIterator[Record]) -> None:
+        async for record in records:
+            early = self._pre_decide(record)
+            if early is not None:
+                self._decide(early)
+                continue
+            await self._capacity.acquire()
+            self._outstanding += 1
+            self._submit(_Pending(record))
+        self._input_done = True
+        self._maybe_close()
+
+    def _pre_decide(self, record: Record) -> Result | None:
+        """The outcome of a record that needs no request, or None when it must be sent."""
+        problem = record.problem or self._target.validate(record.id)
+        if problem is not None:
+            return Result(record, Outcome.INVALID, error=problem)
+        if self._seen is not None and not self._seen.add(record.id):
+            return Result(record, Outcome.DUPLICATE)
+        if self._done_ids is not None and record.id in self._done_ids:
+            return Result(record, Outcome.SKIPPED)
+        if self._settings.dry_run:
+            return Result(record, Outcome.PLANNED)
+        return None
+
+    def _submit(self, pending: _Pending) -> None:
+        if self._batching:
+            self._batch_in.put_nowait(pending)
+        else:
+            self._jobs.put_nowait((pending,))
+
+    async def _batch(self) -> None:
+        """Group records into jobs by count, payload bytes and linger time."""
+        loop = asyncio.get_running_loop()
+        target, carry_bytes = self._target, 0
+        while True:
+            first = await self._batch_in.get()
+            self._forming = [first]
+            size = target.record_bytes(first.record.id)
+            deadline = loop.time() + self._settings.linger_s
+            while len(self._forming) < target.batch_size:
+                try:
+                    pending = self._batch_in.get_nowait()
+                except asyncio.QueueEmpty:
+                    if self._input_done and not self._timers:
+                        break  # end of input: nothing more is coming, flush now
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        pending = await asyncio.wait_for(self._batch_in.get(), remaining)
+                    except TimeoutError:
+                        break
+                carry_bytes = target.record_bytes(pending.record.id)
+                if target.batch_bytes is not None and size + carry_bytes > target.batch_bytes:
+                    self._batch_in.put_nowait(pending)  # starts the next batch
+                    break
+                self._forming.append(pending)
+                size += carry_bytes
+            job, self._forming = tuple(self._forming), []
+            self._jobs.put_nowait(job)
+
+    # -- sending -------------------------------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            await self._attempt(job)
+
+    async def _attempt(self, job: _Job) -> None:
+        assert self._transport is not None
+        retried = False
+        for pending in job:
+            retried = retried or pending.attempts > 0
+            pending.attempts += 1
+        started = asyncio.get_running_loop().time()
+        try:
+            verdicts = await self._target.send(self._transport, [p.record for p in job])
+        except StopSending:
+            if self._transport.budget_spent:
+                self.stop(StopReason.MAX_REQUESTS, "--max-requests budget spent")
+            for pending in job:
+                self._abandon(pending)
+            return
+        except TransportError as exc:
+            verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
+        if retried:
+            self._stats.retries += 1
+        self._pace_after(verdicts, started)
+        for pending, verdict in zip(job, verdicts, strict=True):
+            self._settle(pending, verdict)
+
+    def _pace_after(self, verdicts: Sequence[Verdict], started: float) -> None:
+        """A throttle pauses every worker; success lets an adaptive rate grow.
+
+        429s of requests that were already in flight when the last throttle arrived are the same burst: they
+        neither lengthen the backoff streak nor pause again (else one overshoot would grow the pause to its cap).
+        """
+        now = asyncio.get_running_loop().time()
+        throttle = next((v for v in verdicts if v.throttled), None)
+        if throttle is None:
+            self._throttle_streak = 0
+            if self._adaptive is not None:
+                self._adaptive.on_success(now)
+            return
+        if self._adaptive is not None:
+            self._adaptive.on_throttle(now, started)
+        if started < self._last_throttle_at:
+            return
+        self._last_throttle_at = now
+        self._throttle_streak += 1
+        backoff = self._settings.backoff
+        self._pacer.pause(backoff.pause_for(throttle.retry_after, self._throttle_streak, self._rng))
+
+    def _settle(self, pending: _Pending, verdict: Verdict) -> None:
+        if verdict.action is Action.DONE:
+            self._finish(pending, verdict, verdict.outcome, verdict.error)
+        elif verdict.action is Action.ABORT:
+            self._finish(pending, verdict, Outcome.FAILED, verdict.error)
+            self.stop(StopReason.ABORTED, verdict.error)
+        elif pending.attempts >= self._settings.max_attempts:
+            reason = f"gave up after {pending.attempts} attempts: {verdict.error}"
+            self._finish(pending, verdict, Outcome.FAILED, reason)
+        elif self._stopping:
+            self._abandon(pending)
+        else:
+            self._retry_later(pending, verdict)
+
+    def _retry_later(self, pending: _Pending, verdict: Verdict) -> None:
+        # A throttled record needs no delay of its own: the global pause already holds every request back.
+        delay = 0.0 if verdict.throttled else self._settings.backoff.delay(pending.attempts, self._rng)
+        if delay <= 0:
+            self._submit(pending)
+            return
+        loop = asyncio.get_running_loop()
+        self._timers[pending] = loop.call_later(delay, self._resubmit, pending)
+
+    def _resubmit(self, pending: _Pending) -> None:
+        del self._timers[pending]
+        self._submit(pending)
+
+    # -- deciding ------------------------------------------------------------------------------------------------
+
+    def _finish(self, pending: _Pending, verdict: Verdict, outcome: Outcome, error: str | None) -> None:
+        self._decide(
+            Result(
+                pending.record,
+                outcome,
+                status=verdict.status,
+                attempts=pending.attempts,
+                error=None if outcome.ok else (error or "failed"),
+                latency_ms=verdict.latency_ms,
+                batch=verdict.batch,
+            )
+        )
+        self._release()
+
+    def _decide(self, result: Result) -> None:
+        self._stats.record_result(result)
+        self._emit(result)
+        if not result.outcome.ok and self._too_many_errors():
+            self.stop(StopReason.MAX_ERRORS, f"--max-errors reached ({self._stats.not_ok} records not ok)")
+
+    def _too_many_errors(self) -> bool:
+        settings, stats = self._settings, self._stats
+        if settings.max_errors is not None and stats.not_ok >= settings.max_errors:
+            return True
+        if settings.max_error_percent is None or stats.records < settings.min_records_for_percent:
+            return False
+        return stats.not_ok * 100.0 >= settings.max_error_percent * stats.records
+
+    def _abandon(self, pending: _Pending) -> None:
+        self._abandoned += 1
+        self._release()
+
+    def _release(self) -> None:
+        self._outstanding -= 1
+        self._capacity.release()
+        self._maybe_close()
+
+    def _drain(self) -> list[_Pending]:
+        """Every record that is queued, forming a batch or waiting for a retry: none of them will be sent."""
+        drained = list(self._forming)
+        self._forming = []
+        for handle in self._timers.values():
+            handle.cancel()
+        drained.extend(self._timers)
+        self._timers.clear()
+        while not self._batch_in.empty():
+            drained.append(self._batch_in.get_nowait())
+        while not self._jobs.empty():
+            job = self._jobs.get_nowait()
+            if job is not None:
+                drained.extend(job)
+        return drained
+
+    def _maybe_close(self) -> None:
+        """Once no record is outstanding and none can come, let the workers (and the batcher) end."""
+        if self._closed or self._outstanding or not (self._input_done or self._stopping):
+            return
+        self._closed = True
+        for task in self._tasks[1:]:  # the batcher, if any
+            task.cancel()
+        for _ in range(self._settings.concurrency):
+            self._jobs.put_nowait(None)

@@ -1,0 +1,141 @@
+"""Parsing and checking what the user typed: rates, durations, error budgets, orderingIds, URLs, secrets.
+
+Every check raises ``ConfigError`` with a message that says what to do; all of them run before anything is sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bulkdelete.errors import ConfigError
+from bulkdelete.secrets import Secret
+
+FUTURE_ORDERING_TOLERANCE_MS = 5 * 60 * 1000
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_rate(text: str) -> float | None:
+    """``--rate``: requests per second (``0`` = unlimited), or ``auto`` (returns None)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        rate = float(text)
+    except ValueError:
+        raise ConfigError(f"--rate must be a number of requests per second or 'auto' (got {text!r})") from None
+    if not rate >= 0 or rate == float("inf"):
+        raise ConfigError(f"--rate must be >= 0 (got {text})")
+    return rate
+
+
+def parse_duration(text: str) -> float:
+    """``90m``, ``2h``, ``1h30m``, ``45s``, ``500ms`` or a bare number of seconds → seconds."""
+    cleaned = text.strip().lower()
+    try:
+        seconds = float(cleaned)
+    except ValueError:
+        parts = _DURATION.findall(cleaned)
+        if not parts or "".join(n + u for n, u in parts) != cleaned:
+            raise ConfigError(f"--stop-after must be a duration such as 90m, 2h or 1h30m (got {text!r})") from None
+        seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
+    if seconds <= 0:
+        raise ConfigError(f"--stop-after must be > 0 (got {text!r})")
+    return seconds
+
+
+def parse_max_errors(text: str) -> tuple[int | None, float | None]:
+    """``--max-errors``: ``N`` records, or ``N%`` of the records decided so far."""
+    cleaned = text.strip()
+    try:
+        if cleaned.endswith("%"):
+            percent = float(cleaned[:-1])
+            if not 0 < percent <= 100:
+                raise ValueError
+            return None, percent
+        count = int(cleaned)
+        if count < 1:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"--max-errors must be a count >= 1 or a percentage like 5% (got {text!r})") from None
+    return count, None
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def parse_ordering_id(text: str, *, allow_future: bool, now: int | None = None) -> int:
+    """``--ordering-id INT|now`` (epoch milliseconds), refusing one more than 5 minutes ahead of the local clock.
+
+    An orderingId in the future makes the source reject every push until that time (ten years ahead, the source is
+    lost), so it takes ``--allow-future-ordering-id`` to send one.
+    """
+    current = now_ms() if now is None else now
+    if text.strip().lower() == "now":
+        return current
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"--ordering-id must be epoch milliseconds or 'now' (got {text!r})") from None
+    if value < 0:
+        raise ConfigError(f"--ordering-id must be >= 0 (got {value})")
+    if value - current > FUTURE_ORDERING_TOLERANCE_MS and not allow_future:
+        when = datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        ahead = (value - current) / 60000
+        raise ConfigError(
+            f"--ordering-id {value} is {ahead:,.0f} minutes in the future ({when}): the source would reject "
+            "every new push until then, and there is no undo. Use 'now' or epoch milliseconds from your own "
+            "clock (UTC, no offset); pass --allow-future-ordering-id only if you set your own future orderingIds."
+        )
+    return value
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """A base URL we may send a secret to: https anywhere, plain http only to a loopback host (the emulator)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--base-url must be an http(s) URL such as https://api.cloud.coveo.com (got {url!r})")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigError(
+            f"refusing to send an API key in clear text to {parts.hostname}: use https://, "
+            "or plain http:// only for a loopback emulator (127.0.0.1)"
+        )
+    return url.rstrip("/")
+
+
+def secret_from(env_name: str, key_file: Path | None = None, *, what: str) -> Secret:
+    """A secret from ``key_file`` (first line) or the environment; never from the command line."""
+    if key_file is not None:
+        try:
+            value = key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the key file {str(key_file)!r}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(f"the key file {str(key_file)!r} is empty")
+        return Secret(value)
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise ConfigError(f"{what} is missing: set {env_name} (secrets never go on the command line)")
+    return Secret(value)
+
+
+def required(value: str | None, option: str, env_name: str) -> str:
+    value = value or os.environ.get(env_name, "")
+    if not value.strip():
+        raise ConfigError(f"{option} is required (or set {env_name})")
+    return value.strip()

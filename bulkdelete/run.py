@@ -1,0 +1,309 @@
+"""One whole run, as the CLI and the library API start it: inputs, journal, session, engine, signals, summary.
+
+Order of events: open the output (and the ``--resume`` journal) → start the HTTP session → ``before`` hook (source
+status) → engine → ``after`` hook (IDLE, always) → flush → summary. SIGINT/SIGTERM stop the engine gracefully; in-flight
+requests get ``grace_s`` to complete, then are cancelled (their records get no line); a second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import IO, Any, BinaryIO, Protocol
+
+import aiohttp
+
+from bulkdelete.adaptive import AdaptiveRate
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.dedupe import SeenIds
+from bulkdelete.engine import Engine, EngineSettings, RunEnd, StopReason
+from bulkdelete.errors import AbortRun
+from bulkdelete.feed import records_in_thread
+from bulkdelete.journal import load_ok_ids, prepare_for_append
+from bulkdelete.pacing import Pacer
+from bulkdelete.progress import Progress, wants_progress
+from bulkdelete.reader import read_records
+from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.secrets import Secret, scrub
+from bulkdelete.sink import JsonLinesSink
+from bulkdelete.stats import RunStats
+from bulkdelete.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
+from bulkdelete.targets.base import Target
+from bulkdelete.transport import HttpTransport
+
+DEFAULT_GRACE_S = 3.0
+
+
+class RunHooks(Protocol):
+    """Work bracketing a run (Coveo's source status). ``after`` runs whatever happened."""
+
+    async def before(self, transport: HttpTransport) -> None: ...
+
+    async def after(self, transport: HttpTransport) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Everything a run needs besides its target. ``rate=None`` means ``--rate auto``."""
+
+    inputs: tuple[str, ...] = ()
+    fmt: str = "auto"
+    field: str | None = None
+    rate: float | None = 50.0
+    concurrency: int = 16
+    max_attempts: int = 6
+    timeout: float = 30.0
+    output: str | None = None
+    resume: str | None = None
+    dry_run: bool = False
+    dedupe: bool = True
+    max_errors: int | None = None
+    max_error_percent: float | None = None
+    stop_after: float | None = None
+    max_requests: int | None = None
+    progress: bool | None = None
+    summary_path: str | None = None
+    quiet: bool = False
+    handle_signals: bool = True
+    grace_s: float = DEFAULT_GRACE_S
+    backoff: BackoffPolicy = dataclass_field(default_factory=BackoffPolicy)
+    seed: int | None = None
+    secrets: tuple[Secret, ...] = ()
+
+    def engine_settings(self) -> EngineSettings:
+        return EngineSettings(
+            concurrency=self.concurrency,
+            max_attempts=self.max_attempts,
+            dedupe=self.dedupe,
+            dry_run=self.dry_run,
+            max_errors=self.max_errors,
+            max_error_percent=self.max_error_percent,
+            backoff=self.backoff,
+            seed=self.seed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What a finished run reports: the summary document (SPEC §8) and the exit status (SPEC §5)."""
+
+    summary: dict[str, Any]
+    exit_code: int
+
+
+class _Outputs:
+    """Where each decided ``Result`` goes: the sinks, the progress bar and the caller's callback.
+
+    With ``--resume FILE`` every new result is appended to that journal, never a ``skipped`` line (the journal
+    would hold two ok lines for one id). ``-o FILE`` (``-``: stdout) gets every line; without ``-o`` results go
+    to stdout unless they already go to the journal. When stdout's reader goes away (``| head``), the run stops:
+    lines that cannot be written must not be decided.
+    """
+
+    def __init__(
+        self,
+        options: RunOptions,
+        stdout: BinaryIO,
+        progress: Progress | None,
+        on_result: Callable[[Result], None] | None,
+    ) -> None:
+        self.sinks: list[tuple[JsonLinesSink, bool]] = []
+        if options.resume is not None:
+            prepare_for_append(options.resume)
+            self.sinks.append((JsonLinesSink(open(options.resume, "ab"), close=True), False))  # noqa: SIM115
+        if options.output == "-" or (options.output is None and options.resume is None):
+            self.sinks.append((JsonLinesSink(stdout), True))
+        elif options.output is not None:
+            self.sinks.append((JsonLinesSink(open(options.output, "wb"), close=True), True))  # noqa: SIM115
+        self.progress = progress
+        self.on_result = on_result
+        self.engine: Engine | None = None
+
+    def emit(self, result: Result) -> None:
+        for sink, takes_skipped in self.sinks:
+            if takes_skipped or result.outcome is not Outcome.SKIPPED:
+                sink.write(result)
+                if sink.broken and self.engine is not None:
+                    self.engine.stop(StopReason.OUTPUT_CLOSED, "the output was closed by its reader")
+        if self.progress is not None:
+            self.progress.update(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def flush(self) -> None:
+        for sink, _ in self.sinks:
+            sink.flush()
+
+    def close(self) -> None:
+        for sink, _ in self.sinks:
+            sink.close()
+        if self.progress is not None:
+            self.progress.close()
+
+
+def _reader(options: RunOptions, stdin: BinaryIO | None) -> Callable[[], Iterator[Record]]:
+    return lambda: read_records(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin)
+
+
+async def run_deletion(
+    target: Target,
+    options: RunOptions,
+    *,
+    hooks: RunHooks | None = None,
+    records: AsyncIterator[Record] | None = None,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    stderr: IO[str] | None = None,
+    on_result: Callable[[Result], None] | None = None,
+) -> RunReport:
+    """Run one deletion to its end and report it. ``records`` overrides reading ``options.inputs``."""
+    err = stderr if stderr is not None else sys.stderr
+    done_ids = None
+    if options.resume is not None:
+        done_ids, info = load_ok_ids(options.resume)
+        if not options.quiet:
+            print(f"bulkdelete: resuming: {info.ok_ids:,} ids already ok in {options.resume}", file=err)
+    stats = RunStats()
+    pacer = Pacer(options.rate if options.rate is not None else 10.0)
+    adaptive = AdaptiveRate(pacer) if options.rate is None else None
+    progress = (
+        Progress(err, stats, options.inputs, current_rate=(lambda: pacer.rate) if adaptive else None)
+        if wants_progress(options.progress, err)
+        else None
+    )
+    outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    source = records if records is not None else records_in_thread(_reader(options, stdin))
+    try:
+        end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, err, done_ids)
+    finally:
+        outputs.close()
+    exit_code = exit_code_for(end, stats)
+    summary = build_summary(
+        stats, end, elapsed_s=loop.time() - started, paused_s=pacer.paused_s, exit_code=exit_code, target=target.name
+    )
+    if options.summary_path is not None:
+        write_summary(options.summary_path, summary)
+    if not options.quiet:
+        print(scrub(render_text(summary), options.secrets), file=err)
+    return RunReport(summary, exit_code)
+
+
+async def _drive(
+    target: Target,
+    options: RunOptions,
+    hooks: RunHooks | None,
+    source: AsyncIterator[Record],
+    pacer: Pacer,
+    adaptive: AdaptiveRate | None,
+    stats: RunStats,
+    outputs: _Outputs,
+    err: IO[str],
+    done_ids: SeenIds | None,
+) -> RunEnd:
+    connector = aiohttp.TCPConnector(limit=options.concurrency + 2, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
+        transport = HttpTransport(session, pacer, stats, timeout=options.timeout, max_requests=options.max_requests)
+        engine = Engine(
+            target,
+            None if options.dry_run else transport,
+            pacer,
+            options.engine_settings(),
+            stats,
+            outputs.emit,
+            done_ids=done_ids,
+            adaptive=adaptive,
+        )
+        outputs.engine = engine
+        run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options, err))
+        with _signals(engine, run_task, outputs.flush, options, err), _deadline(engine, options.stop_after):
+            try:
+                return await run_task
+            except asyncio.CancelledError:
+                if not engine.stopping:
+                    raise
+                return RunEnd(StopReason.INTERRUPTED, "in-flight requests cancelled after the grace period", 0)
+            finally:
+                if hooks is not None and not options.dry_run:
+                    await _after(hooks, transport, options, err)
+
+
+async def _engine_run(
+    engine: Engine,
+    hooks: RunHooks | None,
+    transport: HttpTransport,
+    source: AsyncIterator[Record],
+    options: RunOptions,
+    err: IO[str],
+) -> RunEnd:
+    if hooks is not None and not options.dry_run:
+        try:
+            await hooks.before(transport)
+        except AbortRun as exc:
+            return RunEnd(StopReason.ABORTED, scrub(str(exc), options.secrets), 0)
+    return await engine.run(source)
+
+
+async def _after(hooks: RunHooks, transport: HttpTransport, options: RunOptions, err: IO[str]) -> None:
+    try:
+        await asyncio.wait_for(hooks.after(transport), timeout=max(options.timeout, 5.0))
+    except (AbortRun, TimeoutError, Exception) as exc:  # reported, never raised: the run's own outcome stands
+        print(f"bulkdelete: warning: {scrub(str(exc) or type(exc).__name__, options.secrets)}", file=err)
+
+
+@contextlib.contextmanager
+def _deadline(engine: Engine, stop_after: float | None) -> Iterator[None]:
+    if stop_after is None:
+        yield
+        return
+    handle = asyncio.get_running_loop().call_later(
+        stop_after, engine.stop, StopReason.STOP_AFTER, f"--stop-after {stop_after:g} s reached"
+    )
+    try:
+        yield
+    finally:
+        handle.cancel()
+
+
+@contextlib.contextmanager
+def _signals(
+    engine: Engine, run_task: asyncio.Future[RunEnd], flush: Callable[[], None], options: RunOptions, err: IO[str]
+) -> Iterator[None]:
+    """First SIGINT/SIGTERM: stop gracefully, cancel in-flight after ``grace_s``. Second: flush and exit now."""
+    if not options.handle_signals:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    grace_s = options.grace_s
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            flush()
+            os._exit(EXIT_INTERRUPTED)
+        print(
+            f"\nbulkdelete: {signal.Signals(signum).name}: finishing in-flight requests "
+            f"(up to {grace_s:g} s; again to quit at once)",
+            file=err,
+        )
+        engine.stop(StopReason.INTERRUPTED, f"{signal.Signals(signum).name} received")
+        loop.call_later(grace_s, run_task.cancel)
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)

@@ -1,0 +1,132 @@
+"""The Coveo Push API: per-item DELETE, and how any Push API answer is classified.
+
+Facts (SPEC §2.1): ``DELETE {base}/push/v1/organizations/{org}/sources/{src}/documents?documentId=<uri>
+&deleteChildren=<bool>[&orderingId=<ms>]`` answers ``202`` (enqueued, hence the outcome ``accepted``). Errors are
+``{"statusCode","errorCode","message"}`` with an ``X-Request-ID`` header. ``429 TOO_MANY_DOCUMENTS_DAILY`` is the
+daily item quota: retrying cannot help, so the run aborts, as it does on 401/403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import orjson
+
+from bulkdelete.backoff import parse_retry_after
+from bulkdelete.reader import looks_like_uri
+from bulkdelete.records import Outcome, Record
+from bulkdelete.secrets import Secret
+from bulkdelete.targets.base import Action, Reply, Transport, Verdict
+
+REGIONS = {
+    "us": "https://api.cloud.coveo.com",
+    "ca": "https://api-ca.cloud.coveo.com",
+    "eu": "https://api-eu.cloud.coveo.com",
+    "au": "https://api-au.cloud.coveo.com",
+    "hipaa": "https://apihipaa.cloud.coveo.com",
+}
+STATUSES = ("REBUILD", "REFRESH", "INCREMENTAL", "IDLE")
+_FATAL_CODES = frozenset({"TOO_MANY_DOCUMENTS_DAILY", "ORGANIZATION_IS_PAUSED"})
+
+
+@dataclass(frozen=True, slots=True)
+class CoveoSettings:
+    """Where and how to reach one Push source. ``ordering_id`` is epoch milliseconds, or None to let Coveo set it."""
+
+    base_url: str
+    org: str
+    source: str
+    api_key: Secret
+    delete_children: bool = False
+    ordering_id: int | None = None
+
+    @property
+    def org_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/push/v1/organizations/{quote(self.org, safe='')}"
+
+    @property
+    def source_url(self) -> str:
+        return f"{self.org_url}/sources/{quote(self.source, safe='')}"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key.reveal()}", "Accept": "application/json"}
+
+
+def describe_error(reply: Reply) -> tuple[str | None, str]:
+    """``(errorCode, short text)`` of a Coveo error answer; the text names the X-Request-ID when given."""
+    code: str | None = None
+    message = ""
+    try:
+        doc = orjson.loads(reply.body) if reply.body else None
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict):
+        raw_code = doc.get("errorCode") or doc.get("type") or doc.get("code")
+        code = str(raw_code) if raw_code else None
+        message = str(doc.get("message") or "")
+    elif reply.body:
+        message = reply.body[:200].decode("utf-8", "replace")
+    text = f"{reply.status} {code or 'HTTP error'}"
+    if message:
+        text += f": {message[:200]}"
+    if reply.request_id:
+        text += f" (X-Request-ID {reply.request_id})"
+    return code, text
+
+
+def classify(reply: Reply, *, ok: Outcome = Outcome.ACCEPTED, batch: str | None = None) -> Verdict:
+    """What one Push API answer means for the records it carried."""
+    status, latency = reply.status, reply.latency_ms
+    if 200 <= status < 300:
+        return Verdict(Action.DONE, ok, status, latency_ms=latency, batch=batch)
+    code, text = describe_error(reply)
+    if status in (401, 403) or code in _FATAL_CODES:
+        return Verdict(Action.ABORT, status=status, error=text, latency_ms=latency, batch=batch)
+    if status == 429:
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        return Verdict(
+            Action.RETRY, status=status, error=text, latency_ms=latency, throttled=True, retry_after=retry_after
+        )
+    if status == 408 or status >= 500:
+        return Verdict(Action.RETRY, status=status, error=text, latency_ms=latency, batch=batch)
+    return Verdict(Action.DONE, Outcome.FAILED, status, text, latency, batch)
+
+
+def validate_document_id(record_id: str) -> str | None:
+    if not looks_like_uri(record_id):
+        return "not a URI (<scheme>://…): Coveo document ids are URIs"
+    return None
+
+
+class CoveoItemTarget:
+    """One ``DELETE …/documents?documentId=`` per record."""
+
+    name = "coveo"
+    batch_size = 1
+    batch_bytes: int | None = None
+
+    def __init__(self, settings: CoveoSettings) -> None:
+        self.settings = settings
+        self._headers = settings.auth_headers()
+        # Built once: per record only the quoted id changes. quote(safe="") encodes ? & # + % and spaces.
+        self._prefix = f"{settings.source_url}/documents?documentId="
+        self._suffix = f"&deleteChildren={'true' if settings.delete_children else 'false'}"
+        if settings.ordering_id is not None:
+            self._suffix += f"&orderingId={settings.ordering_id}"
+
+    def __repr__(self) -> str:
+        return f"<CoveoItemTarget source={self.settings.source!r} children={self.settings.delete_children}>"
+
+    def validate(self, record_id: str) -> str | None:
+        return validate_document_id(record_id)
+
+    def record_bytes(self, record_id: str) -> int:
+        return len(record_id)
+
+    async def send(self, transport: Transport, records: Sequence[Record]) -> Sequence[Verdict]:
+        (record,) = records
+        url = f"{self._prefix}{quote(record.id, safe='')}{self._suffix}"
+        reply = await transport.request("DELETE", url, headers=self._headers)
+        return [classify(reply)]

@@ -1,0 +1,90 @@
+"""Shared helpers: run the real CLI as a subprocess while a real emulator serves in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+ORG, SOURCE, KEY = "myorg", "mysource", "s3cr3t-key-never-printed"
+
+
+@dataclass(frozen=True)
+class Completed:
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def lines(self) -> list[dict[str, object]]:
+        return [orjson.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVEO_", "VELT_"))}
+    env.update({"COVEO_API_KEY": KEY, "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+async def run_cli(
+    *args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None, timeout: float = 60
+) -> Completed:
+    """``python -m bulkdelete ARGS`` with ``stdin``, awaited without blocking the emulator in this loop."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bulkdelete",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env) if env is not None else cli_env(),
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+    assert proc.returncode is not None
+    # A secret never appears in any output, whatever the test is about.
+    assert KEY.encode() not in out and KEY not in err.decode()
+    return Completed(proc.returncode, out, err.decode())
+
+
+async def start_cli(*args: str, env: Mapping[str, str] | None = None) -> asyncio.subprocess.Process:
+    """``python -m bulkdelete ARGS`` started, for tests that signal or kill it mid-run."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bulkdelete",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env) if env is not None else cli_env(),
+        cwd=ROOT,
+    )
+
+
+def read_lines(path: Path) -> list[dict[str, object]]:
+    """The JSON lines of a results file, skipping a torn last line."""
+    lines = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            lines.append(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            continue
+    return lines
+
+
+def coveo_args(base_url: str, *extra: str) -> list[str]:
+    return ["coveo", "delete", "--base-url", base_url, "--org", ORG, "--source", SOURCE, *extra]
+
+
+def write_ids(path: Path, ids: Iterable[str]) -> Path:
+    path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    return path

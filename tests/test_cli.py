@@ -1,0 +1,130 @@
+"""The command line as users and scripts drive it: exit codes, stdout/stderr, checks before anything is sent."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bulkdelete.emulator import EmulatorConfig, run_emulator
+from tests.conftest import ORG, SOURCE, cli_env, coveo_args, run_cli, write_ids
+
+IDS = [f"https://site.example/doc/{n}" for n in range(20)]
+
+
+async def test_pipe_from_stdin_writes_one_line_per_record_and_exits_0() -> None:
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, "--rate", "0", "-"), stdin="\n".join(IDS).encode())
+        assert emu.documents == []
+    assert done.code == 0, done.stderr
+    assert sorted(line["id"] for line in done.lines) == sorted(IDS)
+    assert all(line["outcome"] == "accepted" and line["ok"] is True for line in done.lines)
+    assert "20 records" in done.stderr and "accepted 20" in done.stderr
+
+
+async def test_some_not_ok_exits_1_and_summary_file_has_the_spec_keys(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", [*IDS[:5], "not-a-uri", IDS[0]])
+    summary = tmp_path / "summary.json"
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, "--summary", str(summary), str(ids)))
+        seen = emu.stats()
+    assert done.code == 1
+    doc = orjson.loads(summary.read_bytes())
+    for key in (
+        "records",
+        "outcomes",
+        "ok",
+        "not_ok",
+        "requests",
+        "retries",
+        "throttled",
+        "status_codes",
+        "elapsed_s",
+        "rate_per_s",
+        "latency_ms",
+        "paused_s",
+        "exit_code",
+    ):
+        assert key in doc
+    assert doc["outcomes"] == {"accepted": 5, "duplicate": 1, "invalid": 1}
+    assert (doc["records"], doc["ok"], doc["not_ok"], doc["exit_code"]) == (7, 6, 1, 1)
+    assert doc["requests"] == seen["requests"] == 5
+    assert doc["status_codes"] == {"202": 5}
+    assert set(doc["latency_ms"]) == {"p50", "p90", "p99", "max"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "-1"], "--rate must be >= 0"),
+        (["--rate", "fast"], "--rate must be"),
+        (["--max-errors", "lots"], "--max-errors"),
+        (["--stop-after", "soon"], "--stop-after"),
+        (["--concurrency", "0"], "--concurrency"),
+        (["--ordering-id", str(int(time.time() * 1000) + 86_400_000)], "in the future"),
+        (["--ordering-id", "yesterday"], "--ordering-id"),
+        (["--format", "xml"], "--format"),
+        (["--no-such-flag"], "No such option"),
+    ],
+)
+async def test_a_bad_flag_exits_2_before_anything_is_sent(tmp_path: Path, args: list[str], message: str) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, *args, str(ids)))
+        assert emu.stats()["requests"] == 0
+    assert done.code == 2
+    assert message in done.stderr
+    assert done.stdout == b""
+
+
+async def test_missing_credentials_exit_2() -> None:
+    env = cli_env()
+    del env["COVEO_API_KEY"]
+    done = await run_cli(
+        "coveo",
+        "delete",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--org",
+        ORG,
+        "--source",
+        SOURCE,
+        "-",
+        stdin=b"https://a/b\n",
+        env=env,
+    )
+    assert done.code == 2
+    assert "COVEO_API_KEY" in done.stderr
+
+
+async def test_plain_http_to_a_remote_host_is_refused() -> None:
+    done = await run_cli(*coveo_args("http://search.example.com"), stdin=b"https://a/b\n")
+    assert done.code == 2
+    assert "clear text" in done.stderr
+
+
+async def test_dry_run_sends_nothing_and_plans_every_valid_record(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", [*IDS, IDS[0], "bad id"])
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        env = cli_env()
+        del env["COVEO_API_KEY"]  # a rehearsal needs no credentials
+        done = await run_cli("coveo", "delete", "--dry-run", str(ids), env=env)
+        assert emu.stats()["requests"] == 0
+    outcomes = [line["outcome"] for line in done.lines]
+    assert outcomes.count("planned") == 20 and outcomes.count("duplicate") == 1 and outcomes.count("invalid") == 1
+    assert done.code == 1
+
+
+async def test_help_states_defaults_and_examples() -> None:
+    done = await run_cli("coveo", "delete", "--help")
+    assert done.code == 0
+    text = done.stdout.decode()
+    for expected in ("--rate", "50", "--concurrency", "16", "--max-attempts", "--resume", "Examples:", "cut -f1"):
+        assert expected in text
+
+
+async def test_python_m_and_version() -> None:
+    done = await run_cli("--version")
+    assert done.code == 0 and b"bulkdelete" in done.stdout
