@@ -5,25 +5,36 @@ The CLI (``bulkdelete``) and the library share one engine; start with ``delete_i
 """
 
 from bulkdelete._version import __version__
+from bulkdelete.api import delete_ids
 from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
 from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.run import RunOptions, RunReport, run_deletion
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Target
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
+from bulkdelete.targets.coveo_batch import CoveoBatchTarget
+from bulkdelete.targets.velt import VeltSettings, VeltTarget
 
 __all__ = [
     "AbortRun",
     "BackoffPolicy",
     "BulkDeleteError",
     "ConfigError",
+    "CoveoBatchTarget",
     "CoveoItemTarget",
     "CoveoSettings",
     "Outcome",
     "Record",
     "Result",
+    "RunOptions",
+    "RunReport",
     "Secret",
     "Target",
     "TransportError",
+    "VeltSettings",
+    "VeltTarget",
     "__version__",
+    "delete_ids",
+    "run_deletion",
 ]

@@ -1,0 +1,139 @@
+"""Operator experience: progress on a terminal (and not on a pipe), the summary, --rate auto, the library API."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import struct
+import sys
+import termios
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+import bulkdelete
+from bulkdelete import CoveoItemTarget, CoveoSettings, Outcome, RunOptions, Secret, delete_ids
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
+from bulkdelete.run import RunReport
+from tests.conftest import KEY, ORG, ROOT, SOURCE, cli_env, coveo_args, run_cli, write_ids
+
+IDS = [f"https://site.example/doc/{n}" for n in range(300)]
+
+
+def test_public_names_are_pinned() -> None:
+    assert bulkdelete.__all__ == [
+        "AbortRun",
+        "BackoffPolicy",
+        "BulkDeleteError",
+        "ConfigError",
+        "CoveoBatchTarget",
+        "CoveoItemTarget",
+        "CoveoSettings",
+        "Outcome",
+        "Record",
+        "Result",
+        "RunOptions",
+        "RunReport",
+        "Secret",
+        "Target",
+        "TransportError",
+        "VeltSettings",
+        "VeltTarget",
+        "__version__",
+        "delete_ids",
+        "run_deletion",
+    ]
+    assert sorted(bulkdelete.__all__) == bulkdelete.__all__
+
+
+async def test_library_api_deletes_and_yields_one_result_per_id() -> None:
+    async def ids() -> object:
+        for doc in [*IDS[:50], IDS[0], "bad"]:
+            yield doc
+
+    reports: list[RunReport] = []
+    async with run_emulator(EmulatorConfig(fail_rate=0.1, seed=5), docs=IDS) as emu:
+        target = CoveoItemTarget(CoveoSettings(emu.base_url, ORG, SOURCE, Secret(KEY)))
+        options = RunOptions(rate=0, backoff=BackoffPolicy.instant(), quiet=True)
+        results = [r async for r in delete_ids(target, ids(), options, report=reports)]  # type: ignore[arg-type]
+        assert len(emu.documents) == len(IDS) - 50
+    assert Counter(r.outcome for r in results) == {Outcome.ACCEPTED: 50, Outcome.DUPLICATE: 1, Outcome.INVALID: 1}
+    assert reports[0].exit_code == 1
+    assert reports[0].summary["records"] == 52
+
+
+async def test_summary_agrees_with_what_the_emulator_saw(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS[:120])
+    summary = tmp_path / "summary.json"
+    config = EmulatorConfig(fail_rate=0.15, reset_rate=0.05, seed=11)
+    async with run_emulator(config, docs=IDS) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, "--rate", "0", "--summary", str(summary), str(ids)))
+        seen = emu.stats()
+    doc = orjson.loads(summary.read_bytes())
+    assert done.code == 0
+    assert doc["requests"] == seen["requests"]
+    assert doc["status_codes"] == {code: n for code, n in seen["by_status"].items()}
+    assert doc["transport_errors"] == seen["resets"]
+    assert doc["retries"] == seen["requests"] - 120
+    assert doc["outcomes"] == {"accepted": 120}
+    assert doc["latency_ms"]["p50"] <= doc["latency_ms"]["p90"] <= doc["latency_ms"]["p99"] <= doc["latency_ms"]["max"]
+    for word in ("accepted 120", "retries", "latency", "p99"):
+        assert word in done.stderr
+
+
+async def _run_with_stderr(args: list[str], stderr_fd: int) -> tuple[int, bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bulkdelete", *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr_fd, env=cli_env(), cwd=ROOT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out
+
+
+async def test_progress_is_drawn_on_a_terminal_and_not_on_a_pipe(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS[:200])
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a real terminal's size
+        try:
+            code, out = await _run_with_stderr(coveo_args(emu.base_url, "--rate", "400", str(ids)), follower)
+            os.close(follower)
+            screen = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+        finally:
+            os.close(leader)
+        piped = await run_cli(*coveo_args(emu.base_url, "--rate", "400", str(ids)))
+    assert code == 0 and len(out.splitlines()) == 200
+    text = screen.decode("utf-8", "replace")
+    assert "rec" in text and "200/200" in text and "ok 200" in text  # tqdm bar with the total and counts
+    assert "\r" in text  # redrawn in place
+    assert "rec/s" not in piped.stderr and "\r" not in piped.stderr
+    assert "200 records" in piped.stderr  # the summary is still there
+
+
+async def test_rate_auto_finds_and_holds_an_undisclosed_quota(tmp_path: Path) -> None:
+    """Loose bounds (real time): the fine figures are in benchmarks/RESULTS.md."""
+    ids = write_ids(tmp_path / "ids.txt", [f"https://site.example/auto/{n}" for n in range(2000)])
+    summary = tmp_path / "summary.json"
+    async with run_emulator(EmulatorConfig(quota=parse_quota("60/1s")), docs=[]) as emu:
+        done = await run_cli(
+            *coveo_args(emu.base_url, "--rate", "auto", "--stop-after", "8s", "--summary", str(summary), str(ids))
+        )
+        seen = emu.stats()
+    doc = orjson.loads(summary.read_bytes())
+    assert done.code == 0, done.stderr
+    accepted = doc["outcomes"]["accepted"]
+    assert accepted >= 0.5 * 60 * 8  # starts at 10/s, must have climbed well past it
+    assert seen["throttled"] <= 0.1 * seen["requests"]  # probing above the quota costs a few 429s, not a storm
