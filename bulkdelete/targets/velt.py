@@ -1,0 +1,204 @@
+"""The Velt REST API: one ``POST {base}/{v1|v2}/organizations/documents/delete`` deletes a batch of ids.
+
+Facts (SPEC §2.2): headers ``x-velt-api-key``, ``x-velt-auth-token``; body
+``{"data":{"organizationId":…,"documentIds":[…]}}``. Answers come in several shapes, all accepted:
+
+* v2, every id ok: ``200 {"result":{"data":{"<id>":{"success":true,…}}}}``;
+* v2, partial failure: **HTTP 500**
+  ``{"error":{"status":"INTERNAL","details":{"<id>":{"success",…,"code"}}}}``, where ``code`` is
+  ``not-found`` (final: the goal state holds) or ``internal`` (retry that id only);
+* v1: ``200`` with ``success:false, code:"not-found"`` entries, or the older ``success:true,
+  message:"Document does not exist"``;
+* whole-request errors: ``{"error":{"status":"RESOURCE_EXHAUSTED"|"UNAVAILABLE"|"INVALID_ARGUMENT"|…}}``.
+
+The outcome is read per id from the body, never from the HTTP code alone: a 500 usually carries ids that
+*were* deleted, and re-sending them would spend quota to learn ``not-found``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from bulkdelete.backoff import parse_retry_after
+from bulkdelete.records import Outcome, Record
+from bulkdelete.secrets import Secret, scrub
+from bulkdelete.targets.base import Action, Reply, Transport, Verdict
+
+DEFAULT_BASE_URL = "https://api.velt.dev"
+API_VERSIONS = ("v1", "v2")
+DEFAULT_BATCH_SIZE = 30
+MAX_BATCH_SIZE = 1000
+# Velt runs on Google Cloud Functions (gRPC status names, 10 MB request cap): stay far below it.
+MAX_BATCH_BYTES = 1_000_000
+
+_THROTTLE = frozenset({"RESOURCE_EXHAUSTED"})
+_FATAL = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+_TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "ABORTED"})
+_NOT_FOUND_CODES = frozenset({"not-found", "not_found", "NOT_FOUND"})
+_MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VeltSettings:
+    """Where and how to reach one Velt organization. ``batch_size`` is ids per request (1..1000)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    organization_id: str
+    api_key: Secret
+    auth_token: Secret
+    api_version: str = "v2"
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        if self.api_version not in API_VERSIONS:
+            raise ValueError(f"api_version must be v1 or v2 (got {self.api_version!r})")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH_SIZE} (got {self.batch_size})")
+
+    @property
+    def delete_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/{self.api_version}/organizations/documents/delete"
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "x-velt-api-key": self.api_key.reveal(),
+            "x-velt-auth-token": self.auth_token.reveal(),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+
+class VeltTarget:
+    """Batches of ids, one ``documents/delete`` request per batch, one verdict per id read from the answer."""
+
+    name = "velt"
+    batch_bytes: int | None = MAX_BATCH_BYTES
+
+    def __init__(self, settings: VeltSettings) -> None:
+        self.settings = settings
+        self.batch_size = settings.batch_size
+        self._url = settings.delete_url
+        self._headers = settings.headers()
+        self._secrets = (settings.api_key, settings.auth_token)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"<VeltTarget org={s.organization_id!r} api={s.api_version} batch_size={s.batch_size}>"
+
+    def validate(self, record_id: str) -> str | None:
+        # Any non-empty id is a Velt document id; the reader already refused control characters and > 8 KiB.
+        return None
+
+    def record_bytes(self, record_id: str) -> int:
+        """The id's JSON string in ``documentIds`` plus its comma."""
+        return len(orjson.dumps(record_id)) + 1
+
+    async def send(self, transport: Transport, records: Sequence[Record]) -> Sequence[Verdict]:
+        ids = [record.id for record in records]
+        body = orjson.dumps({"data": {"organizationId": self.settings.organization_id, "documentIds": ids}})
+        reply = await transport.request("POST", self._url, headers=self._headers, data=body)
+        verdicts = classify(reply, ids)
+        if any(v.error for v in verdicts):
+            # The API's messages are echoed into result lines: make sure no credential rides along.
+            return [v if v.error is None else _scrubbed(v, self._secrets) for v in verdicts]
+        return verdicts
+
+
+def classify(reply: Reply, ids: Sequence[str]) -> list[Verdict]:
+    """One verdict per id of ``ids`` (in order) from one ``documents/delete`` answer."""
+    doc = _load(reply.body)
+    status = reply.status
+    if 200 <= status < 300 or status >= 500:
+        entries = _per_id_entries(doc)
+        if entries is not None:
+            return [_id_verdict(entries.get(doc_id), reply) for doc_id in ids]
+        if 200 <= status < 300 and _says_success(doc):
+            # A success answer without per-id data: the API vouches for the whole request.
+            return [Verdict(Action.DONE, Outcome.DELETED, status, latency_ms=reply.latency_ms)] * len(ids)
+    return [_request_verdict(reply, doc)] * len(ids)
+
+
+def _load(body: bytes) -> Any:
+    try:
+        return orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _per_id_entries(doc: Any) -> Mapping[str, Any] | None:
+    """``result.data`` (200) or ``error.details`` (v2's 500) when it maps ids to entries, else None.
+
+    An empty mapping is no per-id answer: the request is then judged as a whole (its status name and code).
+    """
+    if not isinstance(doc, dict):
+        return None
+    for outer, inner in (("result", "data"), ("error", "details")):
+        section = doc.get(outer)
+        entries = section.get(inner) if isinstance(section, dict) else None
+        if isinstance(entries, dict) and entries and all(isinstance(e, dict) for e in entries.values()):
+            return entries
+    return None
+
+
+def _says_success(doc: Any) -> bool:
+    result = doc.get("result") if isinstance(doc, dict) else None
+    return isinstance(result, dict) and str(result.get("status", "")).lower() == "success"
+
+
+def _id_verdict(entry: Any, reply: Reply) -> Verdict:
+    status, latency = reply.status, reply.latency_ms
+    if entry is None:
+        error = f"{status}: the API did not report this id"
+        return Verdict(Action.RETRY, status=status, error=error, latency_ms=latency)
+    message = str(entry.get("message") or "")
+    code = entry.get("code")
+    if entry.get("success") is True:
+        # The older v1 shape reports an absent id as a "success" whose message says so.
+        absent = "does not exist" in message.lower()
+        return Verdict(Action.DONE, Outcome.NOT_FOUND if absent else Outcome.DELETED, status, latency_ms=latency)
+    if code in _NOT_FOUND_CODES:
+        return Verdict(Action.DONE, Outcome.NOT_FOUND, status, latency_ms=latency)
+    # "internal" and any code we do not know: this id failed this time only; the attempt cap bounds retries.
+    error = _text(status, str(code) if code else "failed", message)
+    return Verdict(Action.RETRY, status=status, error=error, latency_ms=latency)
+
+
+def _request_verdict(reply: Reply, doc: Any) -> Verdict:
+    """What a whole-request answer (no per-id entries) means for every id it carried."""
+    status, latency = reply.status, reply.latency_ms
+    error = doc.get("error") if isinstance(doc, dict) else None
+    name = str(error.get("status") or "") if isinstance(error, dict) else ""
+    message = str(error.get("message") or "") if isinstance(error, dict) else ""
+    if doc is None and reply.body:
+        message = "unreadable answer: " + reply.body[:80].decode("utf-8", "replace")
+    text = _text(status, name or "HTTP error", message)
+    if name in _THROTTLE or status == 429:
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        return Verdict(
+            Action.RETRY,
+            status=status,
+            error=text,
+            latency_ms=latency,
+            throttled=True,
+            retry_after=retry_after,
+        )
+    if name in _FATAL or status in (401, 403):
+        return Verdict(Action.ABORT, status=status, error=text, latency_ms=latency)
+    # A 2xx lands here only when its body was unreadable: nothing says what happened; a delete is idempotent.
+    if name in _TRANSIENT or status == 408 or status >= 500 or status < 400:
+        return Verdict(Action.RETRY, status=status, error=text, latency_ms=latency)
+    return Verdict(Action.DONE, Outcome.FAILED, status, text, latency)
+
+
+def _text(status: int, code: str, message: str) -> str:
+    text = f"{status} {code}"
+    return f"{text}: {message[:_MAX_TEXT]}" if message else text
+
+
+def _scrubbed(verdict: Verdict, secrets: Sequence[Secret]) -> Verdict:
+    return dataclasses.replace(verdict, error=scrub(verdict.error or "", secrets))
