@@ -82,9 +82,7 @@ class AdaptiveRate:
         cooldown: float = 1.0,
     ) -> None:
         if not 0.0 < min_rate <= initial <= max_rate:
-            raise ValueError(
-                f"need 0 < min_rate <= initial <= max_rate (got {min_rate}, {initial}, {max_rate})"
-            )
+            raise ValueError(f"need 0 < min_rate <= initial <= max_rate (got {min_rate}, {initial}, {max_rate})")
         if not (0.0 < beta < plateau <= 1.0 and probe_s > 0.0 and cooldown >= 0.0):
             raise ValueError("need 0 < beta < plateau <= 1, probe_s > 0 and cooldown >= 0")
         self._pacer = pacer
@@ -122,11 +120,7 @@ class AdaptiveRate:
 
     def __repr__(self) -> str:
         ceiling = f"{self._ceiling:.1f}" if self._ceiling is not None else "-"
-        phase = (
-            "slow-start"
-            if self._ceiling is None
-            else ("probe" if self._plateau_at is not None else "recover")
-        )
+        phase = "slow-start" if self._ceiling is None else ("probe" if self._plateau_at is not None else "recover")
         return f"<AdaptiveRate rate={self._rate:.1f}/s W={ceiling} phase={phase} cuts={self._throttles}>"
 
     def on_success(self, now: float) -> None:

@@ -76,7 +76,7 @@ async def test_summary_agrees_with_what_the_emulator_saw(tmp_path: Path) -> None
     doc = orjson.loads(summary.read_bytes())
     assert done.code == 0
     assert doc["requests"] == seen["requests"]
-    assert doc["status_codes"] == {code: n for code, n in seen["by_status"].items()}
+    assert doc["status_codes"] == dict(seen["by_status"])
     assert doc["transport_errors"] == seen["resets"]
     assert doc["retries"] == seen["requests"] - 120
     assert doc["outcomes"] == {"accepted": 120}

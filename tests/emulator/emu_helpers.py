@@ -40,9 +40,7 @@ async def coveo_delete(
     **params: str,
 ) -> tuple[int, Any, aiohttp.ClientResponse]:
     query = {"documentId": doc_id, "deleteChildren": "true" if children else "false", **params}
-    async with session.delete(
-        docs_url(emu), params=query, headers=COVEO_AUTH if headers is None else headers
-    ) as resp:
+    async with session.delete(docs_url(emu), params=query, headers=COVEO_AUTH if headers is None else headers) as resp:
         return resp.status, orjson.loads(await resp.read()), resp
 
 
@@ -56,9 +54,7 @@ async def velt_delete(
 ) -> tuple[int, Any]:
     body = {"data": {"organizationId": org, "documentIds": ids}}
     url = f"{emu.base_url}/{version}/organizations/documents/delete"
-    async with session.post(
-        url, data=orjson.dumps(body), headers=VELT_AUTH if headers is None else headers
-    ) as resp:
+    async with session.post(url, data=orjson.dumps(body), headers=VELT_AUTH if headers is None else headers) as resp:
         return resp.status, orjson.loads(await resp.read())
 
 

@@ -64,9 +64,7 @@ async def test_container_looks_like_a_presigned_s3_url(session: aiohttp.ClientSe
     }
 
 
-async def test_batch_flow_deletes_with_children_semantics(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_batch_flow_deletes_with_children_semantics(session: aiohttp.ClientSession, emu: Emulator) -> None:
     container = await create_container(session, emu)
     body = batch_body(("a", True), ("x/y", False), *((doc_id, False) for doc_id in TRICKY_IDS), adds=("new",))
     assert (await upload(session, container, body)).status == 200
@@ -117,9 +115,7 @@ async def test_upload_error_body_is_s3_xml(session: aiohttp.ClientSession, emu: 
         assert "<Code>SignatureDoesNotMatch</Code>" in await resp.text()
 
 
-async def test_upload_with_an_authorization_header_is_400(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_upload_with_an_authorization_header_is_400(session: aiohttp.ClientSession, emu: Emulator) -> None:
     container = await create_container(session, emu)
     headers = {**container["requiredHeaders"], **COVEO_AUTH}
     resp = await upload(session, container, batch_body(("a", False)), headers)
@@ -143,18 +139,14 @@ async def test_upload_over_the_cap_is_413(session: aiohttp.ClientSession, start:
         assert (await upload(session, container, batch_body(("a", False)))).status == 200
 
 
-async def test_upload_streamed_over_the_cap_is_413(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_upload_streamed_over_the_cap_is_413(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async def chunks() -> Any:
         for _ in range(10):
             yield b"x" * 32
 
     async with start(max_upload_bytes=100) as emu:
         container = await create_container(session, emu)
-        async with session.put(
-            container["uploadUri"], data=chunks(), headers=container["requiredHeaders"]
-        ) as resp:
+        async with session.put(container["uploadUri"], data=chunks(), headers=container["requiredHeaders"]) as resp:
             assert resp.status == 413
 
 

@@ -23,9 +23,7 @@ from tests.emulator.emu_helpers import (
 )
 
 
-async def test_delete_answers_202_json_null_with_request_id(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_delete_answers_202_json_null_with_request_id(session: aiohttp.ClientSession, emu: Emulator) -> None:
     status, body, resp = await coveo_delete(session, emu, "ab")
     assert (status, body) == (202, None)
     assert resp.content_type == "application/json"
@@ -48,9 +46,7 @@ async def test_delete_children_removes_descendants_but_not_siblings_sharing_a_pr
     assert {"ab", "x/y"} <= left
 
 
-async def test_delete_without_children_keeps_descendants(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_delete_without_children_keeps_descendants(session: aiohttp.ClientSession, emu: Emulator) -> None:
     await coveo_delete(session, emu, "a")
     assert {"a/b", "a/b/c"} <= set(emu.documents)
     assert "a" not in emu.documents
@@ -64,9 +60,7 @@ async def test_deleting_a_child_leaves_the_parent(session: aiohttp.ClientSession
 
 
 @pytest.mark.parametrize("doc_id", TRICKY_IDS)
-async def test_tricky_ids_are_matched_exactly(
-    session: aiohttp.ClientSession, emu: Emulator, doc_id: str
-) -> None:
+async def test_tricky_ids_are_matched_exactly(session: aiohttp.ClientSession, emu: Emulator, doc_id: str) -> None:
     before = len(emu.state.documents)
     status, _, _ = await coveo_delete(session, emu, doc_id)
     assert status == 202
@@ -115,13 +109,9 @@ async def test_delete_without_document_id_is_400(session: aiohttp.ClientSession,
         assert_coveo_error(await resp.json(), 400, "MISSING_PARAMETER")
 
 
-async def test_olderthan_is_recorded_and_keeps_documents(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_olderthan_is_recorded_and_keeps_documents(session: aiohttp.ClientSession, emu: Emulator) -> None:
     url = docs_url(emu) + "/olderthan"
-    async with session.delete(
-        url, params={"orderingId": "42", "queueDelay": "0"}, headers=COVEO_AUTH
-    ) as resp:
+    async with session.delete(url, params={"orderingId": "42", "queueDelay": "0"}, headers=COVEO_AUTH) as resp:
         assert resp.status == 202
         assert await resp.json() is None
     async with session.delete(url, params={"orderingId": "43"}, headers=COVEO_AUTH) as resp:
@@ -210,9 +200,7 @@ async def test_without_configured_key_any_non_empty_key_is_accepted(
     assert_coveo_error(body, 401, "UNAUTHORIZED")
 
 
-async def test_other_organizations_get_access_denied(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_other_organizations_get_access_denied(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(allowed_orgs=frozenset({"other"})) as emu:
         status, body, _ = await coveo_delete(session, emu, "a")
         assert status == 403

@@ -15,9 +15,7 @@ async def statuses(session: aiohttp.ClientSession, start: StartEmulator, seed: i
         return [(await coveo_delete(session, emu, f"d{i}"))[0] for i in range(40)]
 
 
-async def test_fail_rate_is_repeatable_with_a_seed(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_fail_rate_is_repeatable_with_a_seed(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     first = await statuses(session, start, seed=7)
     assert first == await statuses(session, start, seed=7)
     assert set(first) == {202, 503}
@@ -75,9 +73,7 @@ async def test_aiohttp_client_silently_resends_an_idempotent_request_once_after_
         assert emu.stats()["resets"] == 2
 
 
-async def test_reset_rate_is_partial_and_repeatable(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_reset_rate_is_partial_and_repeatable(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async def run() -> list[str]:
         async with start(docs=[], reset_rate=0.5, seed=11) as emu:
             out = []

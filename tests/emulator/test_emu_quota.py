@@ -65,9 +65,7 @@ async def test_retry_after_only_when_configured(session: aiohttp.ClientSession, 
         assert (await velt_delete(session, emu, ["a"]))[0] == 500
 
 
-async def test_velt_quota_answers_resource_exhausted(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_velt_quota_answers_resource_exhausted(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(docs=["a", "b"], quota=Quota(1, 60.0), retry_after=1) as emu:
         assert (await velt_delete(session, emu, ["a"], org="v"))[0] == 200
         async with session.post(

@@ -37,9 +37,7 @@ async def test_stats_route_has_the_contract_keys(session: aiohttp.ClientSession,
     await velt_delete(session, emu, ["ab"])
     async with session.get(f"{emu.base_url}/_emulator/stats") as resp:
         stats = await resp.json()
-    assert {"requests", "by_status", "throttled", "peak_inflight", "max_per_second", "documents_left"} <= set(
-        stats
-    )
+    assert {"requests", "by_status", "throttled", "peak_inflight", "max_per_second", "documents_left"} <= set(stats)
     assert stats["requests"] == 2
     assert stats["by_status"] == {"200": 1, "202": 1}
     assert stats["documents_left"] == len(emu.state.documents)
@@ -47,9 +45,7 @@ async def test_stats_route_has_the_contract_keys(session: aiohttp.ClientSession,
     assert stats == emu.stats()
 
 
-async def test_peak_inflight_counts_overlapping_requests(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_peak_inflight_counts_overlapping_requests(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(latency_ms=50) as emu:
         await asyncio.gather(*(coveo_delete(session, emu, f"d{i}") for i in range(10)))
         stats = emu.stats()
@@ -57,9 +53,7 @@ async def test_peak_inflight_counts_overlapping_requests(
     assert stats["requests"] == 10
 
 
-async def test_admin_routes_are_not_counted_nor_gated(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_admin_routes_are_not_counted_nor_gated(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(docs=["a"], api_key="k", fail_rate=1.0, reset_rate=1.0) as emu:
         for _ in range(3):
             async with session.get(f"{emu.base_url}/_emulator/stats") as resp:

@@ -18,9 +18,7 @@ IDS = st.lists(SEGMENTS, min_size=1, max_size=3).map("/".join)
     st.lists(st.tuples(IDS, st.booleans()), max_size=10),
     st.lists(IDS, max_size=5),
 )
-def test_store_matches_a_naive_model(
-    seed: list[str], deletes: list[tuple[str, bool]], re_added: list[str]
-) -> None:
+def test_store_matches_a_naive_model(seed: list[str], deletes: list[tuple[str, bool]], re_added: list[str]) -> None:
     store = DocumentStore(seed)
     model = set(seed)
     for doc_id, children in deletes:

@@ -65,9 +65,7 @@ async def test_v1_legacy_shape_says_document_does_not_exist(
     assert data["a"]["message"] == "Deleted Successfully"
 
 
-async def test_duplicate_ids_in_one_request_are_answered_once(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_duplicate_ids_in_one_request_are_answered_once(session: aiohttp.ClientSession, emu: Emulator) -> None:
     status, body = await velt_delete(session, emu, ["a", "a"])
     assert status == 200
     assert list(body["result"]["data"]) == ["a"]
@@ -96,9 +94,7 @@ async def test_malformed_request_is_invalid_argument(
         assert resp.headers["X-Request-ID"]
 
 
-async def test_more_ids_than_the_max_is_invalid_argument(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_more_ids_than_the_max_is_invalid_argument(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(docs=["a"], max_ids=3) as emu:
         status, body = await velt_delete(session, emu, ["a", "b", "c", "d"])
         assert status == 400
@@ -131,9 +127,7 @@ async def test_configured_key_is_required(
         assert (await velt_delete(session, emu, ["a"]))[0] == 200
 
 
-async def test_without_configured_key_any_key_and_token_work(
-    session: aiohttp.ClientSession, emu: Emulator
-) -> None:
+async def test_without_configured_key_any_key_and_token_work(session: aiohttp.ClientSession, emu: Emulator) -> None:
     headers = {"x-velt-api-key": "whatever", "x-velt-auth-token": "t"}
     assert (await velt_delete(session, emu, ["a"], headers=headers))[0] == 200
     status, body = await velt_delete(session, emu, ["ab"], headers={"x-velt-api-key": "whatever"})
@@ -141,9 +135,7 @@ async def test_without_configured_key_any_key_and_token_work(
     assert_velt_error(body, "UNAUTHENTICATED")
 
 
-async def test_other_organizations_get_permission_denied(
-    session: aiohttp.ClientSession, start: StartEmulator
-) -> None:
+async def test_other_organizations_get_permission_denied(session: aiohttp.ClientSession, start: StartEmulator) -> None:
     async with start(docs=["a"], allowed_orgs=frozenset({"mine"})) as emu:
         status, body = await velt_delete(session, emu, ["a"], org="theirs")
         assert status == 403
