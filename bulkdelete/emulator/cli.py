@@ -30,34 +30,18 @@ RATE = click.FloatRange(0.0, 1.0)
 
 
 @click.command("emulator")
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default)."
-)
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port."
-)
-@click.option(
-    "--docs", "docs_path", type=click.Path(exists=True, dir_okay=False), help="Seed ids, one per line."
-)
-@click.option(
-    "--api-key", envvar="BULKDELETE_EMULATOR_API_KEY", help="Accept only this key (else any non-empty)."
-)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
+@click.option("--docs", "docs_path", type=click.Path(exists=True, dir_okay=False), help="Seed ids, one per line.")
+@click.option("--api-key", envvar="BULKDELETE_EMULATOR_API_KEY", help="Accept only this key (else any non-empty).")
 @click.option("--quota", type=QuotaType(), help="Requests per sliding window per organization, e.g. 50/1s.")
 @click.option("--retry-after", type=click.IntRange(min=0), help="Send Retry-After: S with every 429.")
 @click.option("--daily-items", type=click.IntRange(min=0), help="Coveo items per org before 429 daily quota.")
-@click.option(
-    "--fail-rate", type=RATE, default=0.0, show_default=True, help="Fraction answered 503 / Velt internal."
-)
-@click.option(
-    "--reset-rate", type=RATE, default=0.0, show_default=True, help="Fraction of connections dropped."
-)
-@click.option(
-    "--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Added delay."
-)
+@click.option("--fail-rate", type=RATE, default=0.0, show_default=True, help="Fraction answered 503 / Velt internal.")
+@click.option("--reset-rate", type=RATE, default=0.0, show_default=True, help="Fraction of connections dropped.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Added delay.")
 @click.option("--seed", type=int, help="Make the faults repeatable.")
-@click.option(
-    "--max-ids", type=click.IntRange(min=1), default=30, show_default=True, help="Velt ids per request."
-)
+@click.option("--max-ids", type=click.IntRange(min=1), default=30, show_default=True, help="Velt ids per request.")
 @click.option(
     "--max-upload-bytes",
     type=click.IntRange(min=1),
@@ -66,9 +50,7 @@ RATE = click.FloatRange(0.0, 1.0)
     help="File container cap (413 past it).",
 )
 @click.option("--org", "orgs", multiple=True, help="Only these organizations (repeatable); others get 403.")
-@click.option(
-    "--velt-legacy-not-found", is_flag=True, help="Velt absent ids: success true, 'does not exist'."
-)
+@click.option("--velt-legacy-not-found", is_flag=True, help="Velt absent ids: success true, 'does not exist'.")
 @click.option("--olderthan-clears", is_flag=True, help="documents/olderthan deletes every document.")
 def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API and the Velt REST API.

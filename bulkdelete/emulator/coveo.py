@@ -67,9 +67,7 @@ def _gate(request: web.Request, state: EmulatorState, org: str) -> None:
         raise CoveoError(429, "TOO_MANY_REQUESTS", "Too many requests. Retry later.")
     if state.chance(config.fail_rate):
         state.stats.faults += 1
-        raise CoveoError(
-            503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable (injected fault)."
-        )
+        raise CoveoError(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable (injected fault).")
 
 
 def _int_param(query: MultiMapping[str], name: str, required: bool = False) -> int | None:
@@ -81,9 +79,7 @@ def _int_param(query: MultiMapping[str], name: str, required: bool = False) -> i
     try:
         return int(raw)
     except ValueError:
-        raise CoveoError(
-            400, "INVALID_PARAMETER", f"Parameter {name} must be an integer (got {raw!r})."
-        ) from None
+        raise CoveoError(400, "INVALID_PARAMETER", f"Parameter {name} must be an integer (got {raw!r}).") from None
 
 
 def _bool_param(query: MultiMapping[str], name: str) -> bool:
@@ -118,9 +114,7 @@ async def delete_older_than(request: web.Request, state: EmulatorState, org: str
     ordering_id = _int_param(query, "orderingId", required=True)
     queue_delay = _int_param(query, "queueDelay")
     if queue_delay is not None and not 0 <= queue_delay <= 1440:
-        raise CoveoError(
-            400, "INVALID_PARAMETER", f"queueDelay must be 0 to 1440 minutes (got {queue_delay})."
-        )
+        raise CoveoError(400, "INVALID_PARAMETER", f"queueDelay must be 0 to 1440 minutes (got {queue_delay}).")
     source = request.match_info["source"]
     cleared = 0
     if state.config.olderthan_clears:

@@ -37,16 +37,11 @@ def coveo_error(status: int, error_code: str, message: str) -> web.Response:
 
 
 def velt_error(status_name: str, message: str) -> web.Response:
-    return json_response(
-        {"error": {"status": status_name, "message": message}}, VELT_HTTP_STATUS[status_name]
-    )
+    return json_response({"error": {"status": status_name, "message": message}}, VELT_HTTP_STATUS[status_name])
 
 
 def s3_error(status: int, code: str, message: str) -> web.Response:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    )
+    body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>'
     return web.Response(text=body, status=status, content_type="application/xml")
 
 

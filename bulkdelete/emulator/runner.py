@@ -37,9 +37,7 @@ class Emulator:
 
 
 @asynccontextmanager
-async def run_emulator(
-    config: EmulatorConfig | None = None, docs: Iterable[str] = ()
-) -> AsyncIterator[Emulator]:
+async def run_emulator(config: EmulatorConfig | None = None, docs: Iterable[str] = ()) -> AsyncIterator[Emulator]:
     """Serve on ``config.host:config.port`` (port 0: a free one, read back) until the block exits."""
     config = config or EmulatorConfig()
     state = EmulatorState.create(config, docs)

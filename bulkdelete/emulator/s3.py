@@ -33,9 +33,7 @@ async def upload(request: web.Request) -> web.Response:
         return s3_error(403, "AccessDenied", "Request has expired")
     for name, value in container.required_headers.items():
         if request.headers.get(name) != value:
-            return s3_error(
-                403, "SignatureDoesNotMatch", f"Header {name} is missing or differs from the signed one."
-            )
+            return s3_error(403, "SignatureDoesNotMatch", f"Header {name} is missing or differs from the signed one.")
     cap = state.config.max_upload_bytes
     if request.content_length is not None and request.content_length > cap:
         return _too_large(cap)
@@ -57,6 +55,4 @@ async def _read_capped(request: web.Request, cap: int) -> bytes | None:
 
 
 def _too_large(cap: int) -> web.Response:
-    return s3_error(
-        413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({cap} bytes)."
-    )
+    return s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({cap} bytes).")
