@@ -170,9 +170,7 @@ async def run_scenario(
         await asyncio.wait_for(asyncio.gather(*workers), timeout=120)
     else:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-            workers = [
-                aiohttp_worker(session, base, jobs, make, latencies, statuses) for _ in range(concurrency)
-            ]
+            workers = [aiohttp_worker(session, base, jobs, make, latencies, statuses) for _ in range(concurrency)]
             await asyncio.wait_for(asyncio.gather(*workers), timeout=120)
     elapsed = time.perf_counter() - t0
     cpu = (server_cpu_s(pid) - cpu0) / elapsed
@@ -217,8 +215,7 @@ async def main(args: argparse.Namespace) -> None:
         f"server pinned to core {server_core}, client to core 1, concurrency {args.concurrency}"
     )
     print(
-        "| scenario | client | requests | s | req/s | server cpu | req/s per server core "
-        "| p50 ms | p99 ms | statuses |"
+        "| scenario | client | requests | s | req/s | server cpu | req/s per server core | p50 ms | p99 ms | statuses |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
@@ -230,9 +227,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20_000, help="requests per scenario (default 20000)")
     parser.add_argument("--concurrency", type=int, default=64, help="connections in flight (default 64)")
     parser.add_argument("--client", nargs="+", choices=["raw", "aiohttp"], default=["raw", "aiohttp"])

@@ -110,9 +110,7 @@ async def blast(
             tg.create_task(worker())
 
 
-async def measure(
-    base: str, quota: int, duration: float, make: Callable[[], tuple[Acquire, Any]]
-) -> dict[str, Any]:
+async def measure(base: str, quota: int, duration: float, make: Callable[[], tuple[Acquire, Any]]) -> dict[str, Any]:
     """One run: reset the server to ``quota``, send for ``duration`` s, read the server's own figures."""
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -226,17 +224,11 @@ async def main(rates: list[int], duration: float, auto: bool) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (default 10)")
-    parser.add_argument(
-        "--rates", default="10,100,1000", help="comma-separated R values (default 10,100,1000)"
-    )
-    parser.add_argument(
-        "--auto", action="store_true", help="also run --rate auto against Q = each R but the first"
-    )
+    parser.add_argument("--rates", default="10,100,1000", help="comma-separated R values (default 10,100,1000)")
+    parser.add_argument("--auto", action="store_true", help="also run --rate auto against Q = each R but the first")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
