@@ -255,6 +255,9 @@ class Engine:
             return
         except TransportError as exc:
             verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
+        except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run
+            error = f"internal error ({type(exc).__name__}: {str(exc)[:200]})"
+            verdicts = [Verdict(Action.DONE, Outcome.FAILED, error=error)] * len(job)
         if retried:
             self._stats.retries += 1
         self._pace_after(verdicts, started)

@@ -134,3 +134,20 @@ async def test_a_rejected_key_aborts_after_about_concurrency_requests(tmp_path: 
     assert len(results) == requests  # every sent request is reported, nothing else is
     assert all(r.outcome.value == "failed" and r.status == 401 for r in results)
     assert all(KEY not in (r.error or "") for r in results)
+
+
+async def test_a_bug_in_a_target_costs_its_records_a_failed_line_not_the_run(tmp_path: Path) -> None:
+    class Broken(CoveoItemTarget):
+        async def send(self, transport, records):  # type: ignore[no-untyped-def]
+            if records[0].id.endswith("/3"):
+                raise KeyError("boom")
+            return await super().send(transport, records)
+
+    ids = write_ids(tmp_path / "ids.txt", [f"https://a.example/{n}" for n in range(6)])
+    async with run_emulator(EmulatorConfig(), docs=[]) as emu:
+        results, code = await collect(Broken(settings(emu.base_url)), options([ids]))
+    assert code == 1
+    assert len(results) == 6
+    (bad,) = [r for r in results if not r.ok]
+    assert bad.record.id.endswith("/3")
+    assert bad.error is not None and "KeyError" in bad.error

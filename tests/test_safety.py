@@ -172,3 +172,59 @@ async def test_hostile_inputs_each_get_one_clear_line(tmp_path: Path) -> None:
         assert by_line[bad]["outcome"] == "invalid" and by_line[bad]["error"]
     assert done.code == 1
     assert KEY not in done.stderr
+
+
+async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    async with run_emulator(EmulatorConfig(latency_ms=2500), docs=IDS) as emu:
+        proc = await start_cli(*coveo_args(emu.base_url, "--rate", "0", "--concurrency", "4", str(ids)))
+        await wait_for_requests(emu, 4)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.3)
+        sent_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 10)
+        elapsed = time.monotonic() - sent_at
+    assert proc.returncode == 130
+    assert elapsed < 1.5  # did not wait for the 2.5 s requests in flight
+
+
+def test_settings_never_show_a_secret() -> None:
+    from bulkdelete import CoveoSettings, Secret, VeltSettings
+
+    coveo = CoveoSettings("https://api.cloud.coveo.com", ORG, SOURCE, Secret(KEY))
+    velt = VeltSettings(organization_id=ORG, api_key=Secret(KEY), auth_token=Secret(KEY + "-token"))
+    for shown in (repr(coveo), str(coveo), f"{coveo}", repr(velt), str(velt)):
+        assert KEY not in shown
+
+
+async def test_older_than_asks_on_a_terminal_showing_org_source_and_utc_cutoff() -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import sys
+    import termios
+
+    from tests.conftest import ROOT, cli_env
+
+    async with run_emulator(EmulatorConfig(), docs=["https://a/1"]) as emu:
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bulkdelete", "coveo", "older-than", "--base-url", emu.base_url,
+            "--org", ORG, "--source", SOURCE, "--ordering-id", "1700000000000",
+            stdin=follower, stdout=asyncio.subprocess.PIPE, stderr=follower, env=cli_env(), cwd=ROOT,
+        )  # fmt: skip
+        os.close(follower)
+        screen = b""
+        while b"[y/N]" not in screen:
+            screen += await asyncio.wait_for(asyncio.to_thread(os.read, leader, 4096), 10)
+        os.write(leader, b"y\n")
+        await asyncio.wait_for(proc.wait(), 10)
+        os.close(leader)
+        calls = emu.stats()["olderthan"]
+    prompt = screen.decode()
+    assert proc.returncode == 0
+    assert ORG in prompt and SOURCE in prompt and "2023-11-14 22:13:20.000 UTC" in prompt
+    assert len(calls) == 1

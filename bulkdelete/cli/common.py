@@ -162,6 +162,8 @@ def replace(obj: T, **changes: Any) -> T:
 
 def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) -> None:
     """Run to the end and exit with the run's status (SPEC §5)."""
+    if (not options.inputs or "-" in options.inputs) and sys.stdin.isatty() and not options.quiet:
+        click.echo("bulkdelete: reading ids from the terminal, one per line; end with Ctrl-D", err=True)
     report = asyncio.run(run_deletion(target, options, hooks=hooks))
     sys.exit(report.exit_code)
 

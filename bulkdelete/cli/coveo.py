@@ -70,6 +70,12 @@ Examples:
   bulkdelete coveo delete --status REFRESH --resume journal.jsonl export.csv
   bulkdelete coveo delete --mode batch --ordering-id now ids.txt.gz
   bulkdelete coveo delete --base-url http://127.0.0.1:8787 --org o --source s ids.txt   # the emulator
+
+A nightly batch job (cron), in a 2-hour window, continuing tomorrow where it stopped:
+  bulkdelete coveo delete --resume journal.jsonl --stop-after 2h --max-requests 200000 \\
+    --max-errors 1% --summary summary.json --status REFRESH stale-ids.txt.gz
+
+Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent), 3 aborted, 130 interrupted.
 """
 
 
