@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
+
+from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.records import Result
+from bulkdelete.run import RunOptions, run_deletion
+from bulkdelete.targets.base import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG, SOURCE, KEY = "myorg", "mysource", "s3cr3t-key-never-printed"
@@ -88,3 +95,26 @@ def coveo_args(base_url: str, *extra: str) -> list[str]:
 def write_ids(path: Path, ids: Iterable[str]) -> Path:
     path.write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     return path
+
+
+def options(inputs: list[Path], **changes: Any) -> RunOptions:
+    """In-process run options for tests: unlimited rate, no backoff delays, no summary on stderr, seeded."""
+    base = RunOptions(
+        inputs=tuple(map(str, inputs)), rate=0, concurrency=4, backoff=BackoffPolicy.instant(), quiet=True, seed=1
+    )
+    return dataclasses.replace(base, **changes)
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+async def collect(target: Target, opts: RunOptions) -> tuple[list[Result], dict[str, object], int]:
+    """Run the real engine in-process: the results, the summary and the exit status."""
+    results: list[Result] = []
+    report = await run_deletion(target, opts, on_result=results.append, stdout=_Discard())  # type: ignore[arg-type]
+    return results, report.summary, report.exit_code

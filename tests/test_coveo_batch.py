@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,17 +9,15 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import Emulator, EmulatorConfig, run_emulator
 from bulkdelete.emulator import coveo as emulator_coveo
 from bulkdelete.emulator import s3 as emulator_s3
 from bulkdelete.emulator.responses import s3_error
-from bulkdelete.records import Outcome, Record, Result
-from bulkdelete.run import RunOptions, run_deletion
+from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoSettings
 from bulkdelete.targets.coveo_batch import _ENVELOPE, CoveoBatchTarget, batch_payload
-from tests.conftest import KEY, ORG, SOURCE, coveo_args, run_cli, write_ids
+from tests.conftest import KEY, ORG, SOURCE, collect, coveo_args, options, run_cli, write_ids
 
 TRICKY = [
     "https://x.com/a b?q=1&r=2#frag",
@@ -35,32 +32,6 @@ TRICKY = [
 def target(base_url: str, *, children: bool = False, ordering: int | None = None, **kw: int) -> CoveoBatchTarget:
     settings = CoveoSettings(base_url, ORG, SOURCE, Secret(KEY), delete_children=children, ordering_id=ordering)
     return CoveoBatchTarget(settings, **kw)
-
-
-def options(inputs: list[Path], **changes: object) -> RunOptions:
-    base = RunOptions(
-        inputs=tuple(map(str, inputs)),
-        rate=0,
-        concurrency=4,
-        backoff=BackoffPolicy.instant(),
-        quiet=True,
-        seed=1,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-class _Null:
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-async def collect(tgt: CoveoBatchTarget, opts: RunOptions) -> tuple[list[Result], dict[str, object], int]:
-    results: list[Result] = []
-    report = await run_deletion(tgt, opts, on_result=results.append, stdout=_Null())  # type: ignore[arg-type]
-    return results, report.summary, report.exit_code
 
 
 def pushed_files(emu: Emulator) -> list[str]:

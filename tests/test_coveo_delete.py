@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import EmulatorConfig, run_emulator
-from bulkdelete.records import Result
-from bulkdelete.run import RunOptions, run_deletion
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
-from tests.conftest import KEY, ORG, SOURCE, write_ids
+from tests.conftest import KEY, ORG, SOURCE, collect, options, write_ids
 
 TRICKY = [
     "https://x.com/a b?q=1&r=2#frag",
@@ -29,36 +26,13 @@ def settings(base_url: str, *, children: bool = False) -> CoveoSettings:
     return CoveoSettings(base_url, ORG, SOURCE, Secret(KEY), delete_children=children)
 
 
-def options(inputs: list[Path], **changes: object) -> RunOptions:
-    base = RunOptions(
-        inputs=tuple(map(str, inputs)), rate=0, concurrency=8, backoff=BackoffPolicy.instant(), quiet=True, seed=1
-    )
-    import dataclasses
-
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-async def collect(target: CoveoItemTarget, opts: RunOptions, **kw: object) -> tuple[list[Result], int]:
-    results: list[Result] = []
-    report = await run_deletion(target, opts, on_result=results.append, stdout=_Null(), **kw)  # type: ignore[arg-type]
-    return results, report.exit_code
-
-
-class _Null:
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
 async def test_every_valid_id_is_accepted_exactly_once_despite_503s_and_dropped_connections(tmp_path: Path) -> None:
     valid = [f"https://site.example/page/{n}" for n in range(150)] + TRICKY
     survivors = ["https://site.example/other", "https://site.example/page/1000"]
     ids = write_ids(tmp_path / "ids.txt", [*valid, "not a uri", valid[3], "ftp:/missing-slashes", valid[7]])
     config = EmulatorConfig(fail_rate=0.2, reset_rate=0.1, seed=42)
     async with run_emulator(config, docs=valid + survivors) as emu:
-        results, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], max_attempts=20))
+        results, _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], max_attempts=20))
         stats = emu.stats()
         left = emu.documents
     by_outcome = Counter(r.outcome.value for r in results)
@@ -85,7 +59,7 @@ async def test_delete_children_removes_descendants_and_nothing_else(tmp_path: Pa
     ]
     ids = write_ids(tmp_path / "ids.txt", ["file://s/folder"])
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
-        results, code = await collect(CoveoItemTarget(settings(emu.base_url, children=True)), options([ids]))
+        results, _, code = await collect(CoveoItemTarget(settings(emu.base_url, children=True)), options([ids]))
         left = emu.documents
     assert code == 0
     assert [r.outcome.value for r in results] == ["accepted"]
@@ -96,7 +70,7 @@ async def test_without_delete_children_only_the_item_goes(tmp_path: Path) -> Non
     docs = ["file://s/folder", "file://s/folder/a.pdf"]
     ids = write_ids(tmp_path / "ids.txt", ["file://s/folder"])
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
-        _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids]))
+        _, _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids]))
         assert emu.documents == ["file://s/folder/a.pdf"]
     assert code == 0
 
@@ -107,7 +81,7 @@ async def test_tricky_ids_round_trip(tmp_path: Path, tricky: str) -> None:
     near = [tricky + "x", tricky.replace("+", " "), tricky.replace(" ", "+")]
     docs = [tricky, *(n for n in near if n != tricky)]
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
-        results, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids]))
+        results, _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids]))
         assert tricky not in emu.documents
         assert sorted(emu.documents) == sorted(set(docs) - {tricky})
     assert code == 0
@@ -117,7 +91,7 @@ async def test_tricky_ids_round_trip(tmp_path: Path, tricky: str) -> None:
 async def test_attempts_exhausted_gives_failed_with_the_last_error(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", ["https://a.example/1", "https://a.example/2"])
     async with run_emulator(EmulatorConfig(fail_rate=1.0, seed=1), docs=[]) as emu:
-        results, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], max_attempts=3))
+        results, _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], max_attempts=3))
         assert emu.stats()["requests"] == 6
     assert code == 1
     assert [(r.outcome.value, r.attempts, r.status) for r in results] == [("failed", 3, 503)] * 2
@@ -127,7 +101,7 @@ async def test_attempts_exhausted_gives_failed_with_the_last_error(tmp_path: Pat
 async def test_a_rejected_key_aborts_after_about_concurrency_requests(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", [f"https://a.example/{n}" for n in range(500)])
     async with run_emulator(EmulatorConfig(api_key="the-right-key"), docs=[]) as emu:
-        results, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], concurrency=8))
+        results, _, code = await collect(CoveoItemTarget(settings(emu.base_url)), options([ids], concurrency=8))
         requests = emu.stats()["requests"]
     assert code == 3
     assert requests <= 8 + 1
@@ -145,7 +119,7 @@ async def test_a_bug_in_a_target_costs_its_records_a_failed_line_not_the_run(tmp
 
     ids = write_ids(tmp_path / "ids.txt", [f"https://a.example/{n}" for n in range(6)])
     async with run_emulator(EmulatorConfig(), docs=[]) as emu:
-        results, code = await collect(Broken(settings(emu.base_url)), options([ids]))
+        results, _, code = await collect(Broken(settings(emu.base_url)), options([ids]))
     assert code == 1
     assert len(results) == 6
     (bad,) = [r for r in results if not r.ok]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -12,12 +11,11 @@ import pytest
 from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.config import Quota
-from bulkdelete.records import Outcome, Result
-from bulkdelete.run import RunOptions, run_deletion
+from bulkdelete.records import Outcome
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Action, Reply
 from bulkdelete.targets.velt import VeltSettings, VeltTarget, classify
-from tests.conftest import KEY, ORG, cli_env, run_cli, write_ids
+from tests.conftest import KEY, ORG, cli_env, collect, options, run_cli, write_ids
 
 TOKEN = "velt-auth-t0ken-never-printed"
 TRICKY = ["doc with space", "a/b?c=d&e#f", "100%+plus", "ドキュメント-1", 'quote"and\\backslash']
@@ -34,32 +32,6 @@ def target(base_url: str, *, version: str = "v2", batch_size: int = 30, key: str
             batch_size=batch_size,
         )
     )
-
-
-def options(inputs: list[Path], **changes: object) -> RunOptions:
-    base = RunOptions(
-        inputs=tuple(map(str, inputs)),
-        rate=0,
-        concurrency=4,
-        backoff=BackoffPolicy.instant(),
-        quiet=True,
-        seed=1,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-class _Null:
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-async def collect(tgt: VeltTarget, opts: RunOptions) -> tuple[list[Result], dict[str, object], int]:
-    results: list[Result] = []
-    report = await run_deletion(tgt, opts, on_result=results.append, stdout=_Null())  # type: ignore[arg-type]
-    return results, report.summary, report.exit_code
 
 
 @pytest.mark.parametrize("version", ["v2", "v1"])
