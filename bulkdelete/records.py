@@ -27,10 +27,10 @@ class Outcome(StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self not in _NOT_OK
+        return self._value_ not in _NOT_OK  # the plain str: hashing a member calls Enum.__hash__ in Python
 
 
-_NOT_OK = frozenset({Outcome.INVALID, Outcome.FAILED})
+_NOT_OK = frozenset({Outcome.INVALID.value, Outcome.FAILED.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +65,20 @@ class Result:
         return self.outcome.ok
 
     def to_dict(self) -> dict[str, object]:
+        # Once per record on the hot path: plain attribute reads (``_value_``, not the ``value`` descriptor).
+        record, outcome, latency_ms = self.record, self.outcome._value_, self.latency_ms
         doc: dict[str, object] = {
-            "id": self.record.id,
-            "outcome": self.outcome.value,
-            "ok": self.outcome.ok,
+            "id": record.id,
+            "outcome": outcome,
+            "ok": outcome not in _NOT_OK,
             "status": self.status,
             "attempts": self.attempts,
             "error": self.error,
-            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 3),
-            "line": self.record.line,
+            "latency_ms": None if latency_ms is None else round(latency_ms, 3),
+            "line": record.line,
         }
-        if self.record.file is not None:
-            doc["file"] = self.record.file
+        if record.file is not None:
+            doc["file"] = record.file
         if self.batch is not None:
             doc["batch"] = self.batch
         return doc

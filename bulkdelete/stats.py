@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bulkdelete.records import Outcome, Result
 
 _BUCKET_BASE = math.log(1.01)
+_log = math.log
 
 
 @dataclass(slots=True)
@@ -23,7 +24,7 @@ class LatencyHistogram:
     max_ms: float = 0.0
 
     def add(self, ms: float) -> None:
-        self.buckets[int(math.log(max(ms, 0.001)) / _BUCKET_BASE)] += 1
+        self.buckets[int(_log(ms if ms > 0.001 else 0.001) / _BUCKET_BASE)] += 1
         self.count += 1
         if ms > self.max_ms:
             self.max_ms = ms
@@ -65,8 +66,9 @@ class RunStats:
         self.latency.add(latency_ms)
 
     def record_result(self, result: Result) -> None:
-        self.outcomes[result.outcome.value] += 1
-        if result.outcome.ok:
+        outcome = result.outcome
+        self.outcomes[outcome._value_] += 1
+        if outcome.ok:
             self.ok += 1
         else:
             self.not_ok += 1

@@ -71,13 +71,14 @@ class HttpTransport:
         essential: bool = False,
     ) -> Reply:
         """Send one request. ``essential`` requests (resetting the source status) go out even while stopping."""
+        stats = self._stats
         if not essential and (self.stopping or self.budget_spent):
             raise StopSending("the run is stopping")
         await self._pacer.acquire()
         # Checked again: the stop or the budget may have come while this request waited for its slot.
         if not essential and (self.stopping or self.budget_spent):
             raise StopSending("the run is stopping")
-        self._stats.requests += 1
+        stats.requests += 1
         self.inflight += 1
         started = self._loop_time()
         try:
@@ -92,16 +93,17 @@ class HttpTransport:
             ) as response:
                 body = await response.read()
         except TimeoutError:
-            self._stats.transport_errors += 1
+            stats.transport_errors += 1
             raise TransportError(f"timed out after {self._timeout.total:g} s") from None
         except aiohttp.ClientError as exc:
-            self._stats.transport_errors += 1
+            stats.transport_errors += 1
             raise TransportError(describe_client_error(exc)) from None
         finally:
             self.inflight -= 1
         latency_ms = (self._loop_time() - started) * 1000.0
-        self._stats.record_reply(response.status, latency_ms)
-        return Reply(response.status, body, response.headers, latency_ms)
+        status = response.status
+        stats.record_reply(status, latency_ms)
+        return Reply(status, body, response.headers, latency_ms)
 
 
 def describe_client_error(exc: aiohttp.ClientError) -> str:

@@ -1,0 +1,216 @@
+"""Throughput: ``bulkdelete coveo delete --rate 0`` vs the bare aiohttp loop it is built on vs the official client.
+
+One emulator process (pinned to core 0) serves every run; each client is its own process pinned to core 1, and the
+figure is **whole-process** wall time (interpreter start-up, imports, reading the ids, the run, exit). The contenders
+alternate A/B/C within each round; the table gives the median over the rounds.
+
+* ``bulkdelete``: the real CLI, every feature on: ``--rate 0 --concurrency 64``, de-duplication, retries, JSON lines
+  to a file (``-o``), ``--summary`` to a file, no progress bar (stderr is not a terminal).
+* ``bare aiohttp``: the loop under it, nothing more: the same ``ClientSession`` settings (a ``TCPConnector`` with
+  ``limit`` = concurrency), the same URL (``DELETE …/documents?documentId=<quote(id, safe='')>&deleteChildren=false``
+  with the ``Authorization`` and ``Accept`` headers), each body read, ``concurrency`` workers pulling ids from a list.
+  Two variants: writing nothing, and writing one orjson line per result to a file.
+* ``official client``: ``coveo-push-api-client.py`` (``requests``), ``PlatformClient.deleteDocument`` one id after
+  the other, its hard-coded base URL patched to the emulator (fewer ids: it is slow).
+
+    .venv/bin/python benchmarks/throughput.py                      # 30,000 ids, 3 rounds
+    .venv/bin/python benchmarks/throughput.py --ids 50000 --rounds 5 --official-ids 3000
+
+Bounded: a fixed id count per run, a timeout per process, loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    KEY,
+    ORG,
+    PYTHON,
+    SOURCE,
+    bench_env,
+    cli,
+    emulator,
+    machine,
+    median,
+    run_measured,
+    versions,
+    write_ids,
+)
+
+# -- the bare loop (run in its own process: `throughput.py bare ...`) ------------------------------------------------
+
+
+async def bare_loop(base: str, ids_path: str, concurrency: int, output: str | None) -> None:
+    import aiohttp
+    import orjson
+    from yarl import URL
+
+    ids = Path(ids_path).read_text().splitlines()
+    prefix = f"{base}/push/v1/organizations/{ORG}/sources/{SOURCE}/documents?documentId="
+    suffix = "&deleteChildren=false"
+    headers = {"Authorization": f"Bearer {KEY}", "Accept": "application/json"}
+    out = open(output, "wb") if output else None  # noqa: SIM115
+    loop = asyncio.get_running_loop()
+    position = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal position
+        while position < len(ids):
+            doc_id = ids[position]
+            position += 1
+            began = loop.time()
+            url = URL(f"{prefix}{quote(doc_id, safe='')}{suffix}", encoded=True)
+            async with session.request("DELETE", url, headers=headers) as resp:
+                await resp.read()
+            if out is not None:
+                latency = round((loop.time() - began) * 1000, 3)
+                out.write(orjson.dumps({"id": doc_id, "status": resp.status, "latency_ms": latency}) + b"\n")
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session, asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(worker(session))
+    if out is not None:
+        out.close()
+
+
+# -- the official client (run in its own process: `throughput.py official ...`) -------------------------------------
+
+
+def official_loop(base: str, ids_path: str) -> None:
+    import requests
+    from push_api_clientpy import PlatformClient  # type: ignore[import-untyped]
+
+    org_url = f"{base}/push/v1/organizations/{ORG}"
+    PlatformClient._PlatformClient__basePushURL = lambda self: org_url  # its base URL is hard-coded
+    with requests.Session() as session:
+        session.trust_env = False
+        client = PlatformClient(KEY, ORG, session=session)
+        for doc_id in Path(ids_path).read_text().splitlines():
+            client.deleteDocument(SOURCE, doc_id, False).raise_for_status()
+
+
+# -- the orchestrator ------------------------------------------------------------------------------------------------
+
+
+UVLOOP_CLI = (
+    "import asyncio, sys, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
+    "sys.argv[0] = 'bulkdelete'; from bulkdelete.cli import main; main()"
+)
+
+
+def contenders(base: str, ids: Path, out: Path, concurrency: int, uvloop: bool) -> dict[str, list[str]]:
+    me = str(Path(__file__).resolve())
+    common = ["--base-url", base, "--org", ORG, "--source", SOURCE]
+    bulk = [*common, "--rate", "0", "--concurrency", str(concurrency), "--no-progress", "-q"]
+    bulk += ["-o", str(out / "results.jsonl"), "--summary", str(out / "s.json"), str(ids)]
+    bare = [PYTHON, me, "bare", base, str(ids), str(concurrency)]
+    runs = {
+        "bulkdelete (JSONL to file)": cli("coveo", "delete", *bulk),
+        "bare aiohttp (no output)": bare,
+        "bare aiohttp (JSONL to file)": [*bare, str(out / "bare.jsonl")],
+    }
+    if uvloop:
+        runs["bulkdelete + uvloop (JSONL to file)"] = [PYTHON, "-c", UVLOOP_CLI, "coveo", "delete", *bulk]
+        runs["bare aiohttp + uvloop (JSONL to file)"] = [*bare, str(out / "bare.jsonl"), "uvloop"]
+    return runs
+
+
+def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
+        tmp_path = Path(tmp)
+        ids = write_ids(tmp_path / "ids.txt", args.ids)
+        official_ids = write_ids(tmp_path / "official.txt", args.official_ids)
+        runs = contenders(emu.base_url, ids, tmp_path, args.concurrency, args.uvloop)
+        if args.only:
+            runs = {name: cmd for name, cmd in runs.items() if any(word in name for word in args.only)}
+        env = bench_env()
+        walls: dict[str, list[float]] = {name: [] for name in runs}
+        cpus: dict[str, list[float]] = {name: [] for name in runs}
+        for round_no in range(args.rounds):
+            order = list(runs) if round_no % 2 == 0 else list(reversed(runs))
+            for name in order:
+                emu.reset_stats()
+                result = run_measured(runs[name], env=env, timeout_s=args.timeout)
+                served = emu.stats()["by_status"].get("202", 0)
+                if result.returncode != 0 or served != args.ids:
+                    sys.exit(f"{name}: exit {result.returncode}, {served} of {args.ids} served\n{result.stderr}")
+                walls[name].append(result.wall_s)
+                cpus[name].append(result.cpu_s)
+                print(f"round {round_no + 1} {name}: {result.wall_s:.2f} s", file=sys.stderr)
+        official = None
+        if args.official_ids:
+            emu.reset_stats()
+            me = str(Path(__file__).resolve())
+            official = run_measured([PYTHON, me, "official", emu.base_url, str(official_ids)], env=env, timeout_s=300)
+            if official.returncode != 0:
+                sys.exit(f"official client: exit {official.returncode}\n{official.stderr}")
+    report(args, walls, cpus, official)
+
+
+def report(
+    args: argparse.Namespace, walls: dict[str, list[float]], cpus: dict[str, list[float]], official: object
+) -> None:
+    print(f"machine: {machine()}; {versions()}")
+    print(f"ids per run: {args.ids:,}, concurrency {args.concurrency}, {args.rounds} rounds alternating, median")
+    print()
+    print(
+        "| client | ids | whole-process s (median) | min–max s | ids/s | client CPU s | vs bare (no output) "
+        "| vs bare (JSONL) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rates = {name: args.ids / median(w) for name, w in walls.items()}
+    bare = rates.get("bare aiohttp (no output)")
+    bare_jsonl = rates.get("bare aiohttp (JSONL to file)")
+    for name, w in walls.items():
+        rate = rates[name]
+        r1 = f"{rate / bare:.2f}×" if bare else "-"
+        r2 = f"{rate / bare_jsonl:.2f}×" if bare_jsonl else "-"
+        print(
+            f"| {name} | {args.ids:,} | {median(w):.2f} | {min(w):.2f}–{max(w):.2f} | {rate:,.0f} "
+            f"| {median(cpus[name]):.2f} | {r1} | {r2} |"
+        )
+    if official is not None:
+        from common import Measured
+
+        assert isinstance(official, Measured)
+        rate = args.official_ids / official.wall_s
+        bulk = rates.get("bulkdelete (JSONL to file)")
+        r1 = f"{rate / bare:.3f}×" if bare else "-"
+        print(
+            f"| official client, sequential | {args.official_ids:,} | {official.wall_s:.2f} | - | {rate:,.0f} "
+            f"| {official.cpu_s:.2f} | {r1} | - |"
+        )
+        if bulk:
+            print(f"\nbulkdelete / official client: {bulk / rate:.1f}×")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "bare":
+        if sys.argv[-1] == "uvloop":
+            import uvloop  # type: ignore[import-not-found]
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+            del sys.argv[-1]
+        asyncio.run(bare_loop(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None))
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "official":
+        official_loop(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ids", type=int, default=30_000, help="ids per run (default 30000)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (default 64)")
+    parser.add_argument("--official-ids", type=int, default=2_000, help="ids for the official client (0: skip)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per process (default 180)")
+    parser.add_argument("--uvloop", action="store_true", help="also run both with uvloop (pip install uvloop)")
+    parser.add_argument("--only", nargs="*", help="run only the contenders whose name contains one of these words")
+    main(parser.parse_args())
