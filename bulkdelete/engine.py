@@ -130,6 +130,7 @@ class Engine:
         self._throttle_streak = 0
         self._last_throttle_at = -1.0
         self._tasks: list[asyncio.Task[None]] = []
+        self._clock = asyncio.get_running_loop().time
 
     def __repr__(self) -> str:
         return (
@@ -244,9 +245,10 @@ class Engine:
         for pending in job:
             retried = retried or pending.attempts > 0
             pending.attempts += 1
-        started = asyncio.get_running_loop().time()
+        started = self._clock()
+        records = (job[0].record,) if len(job) == 1 else tuple(p.record for p in job)
         try:
-            verdicts = await self._target.send(self._transport, [p.record for p in job])
+            verdicts = await self._target.send(self._transport, records)
         except StopSending:
             if self._transport.budget_spent:
                 self.stop(StopReason.MAX_REQUESTS, "--max-requests budget spent")
@@ -261,6 +263,9 @@ class Engine:
         if retried:
             self._stats.retries += 1
         self._pace_after(verdicts, started)
+        if len(job) == 1:
+            self._settle(job[0], verdicts[0])
+            return
         for pending, verdict in zip(job, verdicts, strict=True):
             self._settle(pending, verdict)
 
@@ -270,8 +275,12 @@ class Engine:
         429s of requests that were already in flight when the last throttle arrived are the same burst: they
         neither lengthen the backoff streak nor pause again (else one overshoot would grow the pause to its cap).
         """
-        now = asyncio.get_running_loop().time()
-        throttle = next((v for v in verdicts if v.throttled), None)
+        now = self._clock()
+        throttle = None
+        for verdict in verdicts:
+            if verdict.throttled:
+                throttle = verdict
+                break
         if throttle is None:
             self._throttle_streak = 0
             if self._adaptive is not None:

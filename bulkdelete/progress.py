@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO
-
-from tqdm import tqdm
+from typing import IO, Any
 
 from bulkdelete.records import Result
 from bulkdelete.stats import RunStats
@@ -54,7 +52,9 @@ class Progress:
     ) -> None:
         self._stats = stats
         self._current_rate = current_rate
-        self._bar = tqdm(
+        from tqdm import tqdm  # only when drawn: most runs (pipes, batch jobs) never pay for the import
+
+        self._bar: Any = tqdm(
             total=None,
             file=stream,
             unit=" rec",

@@ -1,17 +1,41 @@
-"""The ``bulkdelete`` command group and its entry point."""
+"""The ``bulkdelete`` command group and its entry point.
+
+Subcommands are imported when used: ``bulkdelete coveo delete`` need not pay for importing the emulator's web server
+(~70 ms of start-up, measured with ``python -X importtime``).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from bulkdelete._version import __version__
-from bulkdelete.cli.coveo import coveo
-from bulkdelete.cli.demo import demo_command
-from bulkdelete.cli.velt import velt
-from bulkdelete.emulator.cli import emulator_command
+
+COMMANDS = {
+    "coveo": ("bulkdelete.cli.coveo", "coveo"),
+    "velt": ("bulkdelete.cli.velt", "velt"),
+    "emulator": ("bulkdelete.emulator.cli", "emulator_command"),
+    "demo": ("bulkdelete.cli.demo", "demo_command"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click's documented lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="bulkdelete")
 def cli() -> None:
     """Delete very large numbers of documents from the Coveo Push API and the Velt REST API.
@@ -20,12 +44,6 @@ def cli() -> None:
     stdout and a summary to stderr. Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent),
     3 aborted (401/403, daily quota, --max-errors), 130 interrupted.
     """
-
-
-cli.add_command(coveo)
-cli.add_command(velt)
-cli.add_command(emulator_command, "emulator")
-cli.add_command(demo_command, "demo")
 
 
 def main() -> None:
