@@ -117,9 +117,12 @@ class _Outputs:
         if options.resume is not None:
             prepare_for_append(options.resume)
             self.sinks.append((JsonLinesSink(open(options.resume, "ab"), close=True), False))  # noqa: SIM115
+        same_file = (
+            options.output is not None and options.resume is not None and _same_path(options.output, options.resume)
+        )
         if options.output == "-" or (options.output is None and options.resume is None):
             self.sinks.append((JsonLinesSink(stdout), True))
-        elif options.output is not None:
+        elif options.output is not None and not same_file:  # -o FILE naming the journal must never truncate it
             self.sinks.append((JsonLinesSink(open(options.output, "wb"), close=True), True))  # noqa: SIM115
         self.progress = progress
         self.on_result = on_result
@@ -145,6 +148,10 @@ class _Outputs:
             sink.close()
         if self.progress is not None:
             self.progress.close()
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _reader(options: RunOptions, stdin: BinaryIO | None) -> Callable[[], Iterator[Record]]:

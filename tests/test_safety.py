@@ -228,3 +228,16 @@ async def test_older_than_asks_on_a_terminal_showing_org_source_and_utc_cutoff()
     assert proc.returncode == 0
     assert ORG in prompt and SOURCE in prompt and "2023-11-14 22:13:20.000 UTC" in prompt
     assert len(calls) == 1
+
+
+async def test_output_naming_the_journal_never_truncates_it(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS[:6])
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text("".join(f'{{"id":"{i}","outcome":"accepted","ok":true}}\n' for i in IDS[:3]))
+    async with run_emulator(EmulatorConfig(), docs=IDS[:6]) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, "--resume", str(journal), "-o", str(journal), str(ids)))
+        assert emu.stats()["requests"] == 3
+    assert done.code == 0
+    lines = read_lines(journal)
+    assert [line["id"] for line in lines[:3]] == IDS[:3]
+    assert Counter(line["id"] for line in lines) == Counter(IDS[:6])
