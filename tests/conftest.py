@@ -20,6 +20,15 @@ from bulkdelete.targets.base import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG, SOURCE, KEY = "myorg", "mysource", "s3cr3t-key-never-printed"
+# A folder, its descendants, and the siblings a naive prefix match would wrongly delete with it.
+CHILDREN_TREE = [
+    "file://s/folder",
+    "file://s/folder/a.pdf",
+    "file://s/folder/sub/b.docx",
+    "file://s/folder-archive/x",
+    "file://s/folderx",
+    "file://s/other/folder/c",
+]
 
 
 @dataclass(frozen=True)
@@ -40,41 +49,33 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-async def run_cli(
-    *args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None, timeout: float = 60
-) -> Completed:
-    """``python -m bulkdelete ARGS`` with ``stdin``, awaited without blocking the emulator in this loop."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bulkdelete",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(env) if env is not None else cli_env(),
-        cwd=ROOT,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
-    assert proc.returncode is not None
-    # A secret never appears in any output, whatever the test is about.
-    assert KEY.encode() not in out and KEY not in err.decode()
-    return Completed(proc.returncode, out, err.decode())
-
-
-async def start_cli(*args: str, env: Mapping[str, str] | None = None) -> asyncio.subprocess.Process:
-    """``python -m bulkdelete ARGS`` started, for tests that signal or kill it mid-run."""
+async def start_cli(
+    *args: str, env: Mapping[str, str] | None = None, stdin: int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """``python -m bulkdelete ARGS`` started (tests that signal or kill it mid-run use it directly)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bulkdelete",
         *args,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=stdin,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=dict(env) if env is not None else cli_env(),
         cwd=ROOT,
     )
+
+
+async def run_cli(
+    *args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None, timeout: float = 60
+) -> Completed:
+    """``python -m bulkdelete ARGS`` with ``stdin``, awaited without blocking the emulator in this loop."""
+    proc = await start_cli(*args, env=env, stdin=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+    assert proc.returncode is not None
+    # A secret never appears in any output, whatever the test is about.
+    assert KEY.encode() not in out and KEY not in err.decode()
+    return Completed(proc.returncode, out, err.decode())
 
 
 def read_lines(path: Path) -> list[dict[str, object]]:

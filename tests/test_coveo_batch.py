@@ -17,7 +17,7 @@ from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoSettings
 from bulkdelete.targets.coveo_batch import _ENVELOPE, CoveoBatchTarget, batch_payload
-from tests.conftest import KEY, ORG, SOURCE, collect, coveo_args, options, run_cli, write_ids
+from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, collect, coveo_args, options, run_cli, write_ids
 
 TRICKY = [
     "https://x.com/a b?q=1&r=2#frag",
@@ -48,15 +48,7 @@ def test_record_bytes_add_up_to_the_exact_payload_length() -> None:
 
 
 async def test_batch_with_delete_children_removes_exactly_the_expected_documents(tmp_path: Path) -> None:
-    docs = [
-        "file://s/folder",
-        "file://s/folder/a.pdf",
-        "file://s/folder/sub/b.docx",
-        "file://s/folder-archive/x",
-        "file://s/folderx",
-        "file://s/other/folder/c",
-        "file://s/lone",
-    ]
+    docs = [*CHILDREN_TREE, "file://s/lone"]
     ids = write_ids(tmp_path / "ids.txt", ["file://s/folder", "file://s/lone", "file://s/absent", "not a uri"])
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
         results, summary, code = await collect(target(emu.base_url, children=True), options([ids]))

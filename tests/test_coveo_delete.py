@@ -10,7 +10,7 @@ import pytest
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
-from tests.conftest import KEY, ORG, SOURCE, collect, options, write_ids
+from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, collect, options, write_ids
 
 TRICKY = [
     "https://x.com/a b?q=1&r=2#frag",
@@ -49,14 +49,7 @@ async def test_every_valid_id_is_accepted_exactly_once_despite_503s_and_dropped_
 
 
 async def test_delete_children_removes_descendants_and_nothing_else(tmp_path: Path) -> None:
-    docs = [
-        "file://s/folder",
-        "file://s/folder/a.pdf",
-        "file://s/folder/sub/b.docx",
-        "file://s/folder-archive/x",
-        "file://s/folderx",
-        "file://s/other/folder/c",
-    ]
+    docs = CHILDREN_TREE
     ids = write_ids(tmp_path / "ids.txt", ["file://s/folder"])
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
         results, _, code = await collect(CoveoItemTarget(settings(emu.base_url, children=True)), options([ids]))

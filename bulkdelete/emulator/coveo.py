@@ -70,11 +70,18 @@ def _gate(request: web.Request, state: EmulatorState, org: str) -> None:
         raise CoveoError(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable (injected fault).")
 
 
+def _required_param(query: MultiMapping[str], name: str) -> str:
+    raw = query.get(name)
+    if not raw:
+        raise CoveoError(400, "MISSING_PARAMETER", f"Required parameter {name} is missing.")
+    return raw
+
+
 def _int_param(query: MultiMapping[str], name: str, required: bool = False) -> int | None:
     raw = query.get(name)
     if raw is None:
         if required:
-            raise CoveoError(400, "MISSING_PARAMETER", f"Required parameter {name} is missing.")
+            _required_param(query, name)
         return None
     try:
         return int(raw)
@@ -98,9 +105,7 @@ def _check_daily(state: EmulatorState, org: str, items: int) -> None:
 @coveo_endpoint
 async def delete_document(request: web.Request, state: EmulatorState, org: str) -> web.Response:
     query = request.query
-    doc_id = query.get("documentId")
-    if not doc_id:
-        raise CoveoError(400, "MISSING_PARAMETER", "Required parameter documentId is missing.")
+    doc_id = _required_param(query, "documentId")
     children = _bool_param(query, "deleteChildren")
     _int_param(query, "orderingId")
     _check_daily(state, org, 1)
@@ -170,9 +175,7 @@ async def create_file(request: web.Request, state: EmulatorState, org: str) -> w
 @coveo_endpoint
 async def push_batch(request: web.Request, state: EmulatorState, org: str) -> web.Response:
     query = request.query
-    file_id = query.get("fileId")
-    if not file_id:
-        raise CoveoError(400, "MISSING_PARAMETER", "Required parameter fileId is missing.")
+    file_id = _required_param(query, "fileId")
     ordering_id = _int_param(query, "orderingId")
     container = state.files.get(file_id)
     if container is None or container.body is None:
