@@ -24,7 +24,7 @@ from enum import StrEnum
 from bulkdelete.adaptive import AdaptiveRate
 from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.dedupe import SeenIds
-from bulkdelete.errors import TransportError
+from bulkdelete.errors import ConnectError, TransportError
 from bulkdelete.pacing import Pacer
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.stats import RunStats
@@ -129,6 +129,10 @@ class Engine:
         self._message: str | None = None
         self._throttle_streak = 0
         self._last_throttle_at = -1.0
+        # A run whose first requests all fail to connect is pointed at the wrong place (or the API is down): rather
+        # than crawl through every retry of every record, it stops once this many connects failed with no answer yet.
+        self._connect_failures = 0
+        self._unreachable_after = max(2 * settings.concurrency, 8)
         self._tasks: list[asyncio.Task[None]] = []
         self._clock = asyncio.get_running_loop().time
 
@@ -255,6 +259,11 @@ class Engine:
             for pending in job:
                 self._abandon(pending)
             return
+        except ConnectError as exc:
+            verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
+            self._connect_failures += 1
+            if self._connect_failures >= self._unreachable_after and not self._stats.status_codes:
+                self.stop(StopReason.ABORTED, f"the API is unreachable ({exc}): check --base-url / --region")
         except TransportError as exc:
             verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
         except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run

@@ -4,6 +4,7 @@
     ├── ConfigError              bad flag, missing credential, refused orderingId: nothing was sent (exit 2)
     ├── AbortRun                 a fatal API answer (401/403, daily quota) or --max-errors: stop sending (exit 3)
     └── TransportError           no HTTP answer: connection refused/reset, timeout (retryable)
+        └── ConnectError         the connection could not even be opened (refused, no route, DNS)
 
 Messages say what to do: ``--rate must be >= 0 (got -1)``. None of them ever contains a secret.
 """
@@ -25,3 +26,7 @@ class AbortRun(BulkDeleteError):
 
 class TransportError(BulkDeleteError):
     """The request got no HTTP answer (connection error or timeout). Always retryable."""
+
+
+class ConnectError(TransportError):
+    """No connection could be opened. Retryable, but a run that never reached the API stops (wrong URL, API down)."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import aiohttp
 from yarl import URL
 
-from bulkdelete.errors import BulkDeleteError, TransportError
+from bulkdelete.errors import BulkDeleteError, ConnectError, TransportError
 from bulkdelete.pacing import Pacer
 from bulkdelete.stats import RunStats
 from bulkdelete.targets.base import Reply
@@ -95,6 +95,9 @@ class HttpTransport:
         except TimeoutError:
             stats.transport_errors += 1
             raise TransportError(f"timed out after {self._timeout.total:g} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            stats.transport_errors += 1
+            raise ConnectError(describe_client_error(exc)) from None
         except aiohttp.ClientError as exc:
             stats.transport_errors += 1
             raise TransportError(describe_client_error(exc)) from None

@@ -241,3 +241,18 @@ async def test_output_naming_the_journal_never_truncates_it(tmp_path: Path) -> N
     lines = read_lines(journal)
     assert [line["id"] for line in lines[:3]] == IDS[:3]
     assert Counter(line["id"] for line in lines) == Counter(IDS[:6])
+
+
+async def test_an_unreachable_api_stops_the_run_instead_of_crawling_through_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    started = time.monotonic()
+    done = await run_cli(*coveo_args(f"http://127.0.0.1:{port}", "--concurrency", "4", str(ids)))
+    assert done.code == 3
+    assert time.monotonic() - started < 30
+    assert "unreachable" in done.stderr and "--base-url" in done.stderr
+    assert done.lines == []  # nothing was decided: --resume sends everything once the URL is right
