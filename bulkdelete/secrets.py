@@ -30,10 +30,15 @@ class Secret:
         return bool(self._value)
 
 
+MIN_SCRUBBED = 6
+"""Shorter values are not masked: masking a one-letter token would mangle every word of the summary (seen with
+``VELT_AUTH_TOKEN=t``), and no real credential is that short. Nothing prints a secret anyway; this is a backstop."""
+
+
 def scrub(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with every secret value replaced by a mask."""
+    """``text`` with every secret value (of at least ``MIN_SCRUBBED`` characters) replaced by a mask."""
     for secret in secrets:
         value = secret.reveal()
-        if value and value in text:
+        if len(value) >= MIN_SCRUBBED and value in text:
             text = text.replace(value, MASK)
     return text
