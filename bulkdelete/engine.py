@@ -24,7 +24,7 @@ from enum import StrEnum
 from bulkdelete.adaptive import AdaptiveRate
 from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.dedupe import SeenIds
-from bulkdelete.errors import ConnectError, TransportError
+from bulkdelete.errors import ConfigError, ConnectError, TransportError
 from bulkdelete.pacing import Pacer
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.stats import RunStats
@@ -40,6 +40,7 @@ class StopReason(StrEnum):
     STOP_AFTER = "stop-after"
     MAX_REQUESTS = "max-requests"
     OUTPUT_CLOSED = "output-closed"
+    INPUT_ERROR = "input-error"  # an input could not be read: exit 2 when nothing was sent yet, else 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +173,18 @@ class Engine:
     # -- feeding -------------------------------------------------------------------------------------------------
 
     async def _feed(self, records: AsyncIterator[Record]) -> None:
-        async for record in records:
-            early = self._pre_decide(record)
-            if early is not None:
-                self._decide(early)
-                continue
-            await self._capacity.acquire()
-            self._outstanding += 1
-            self._submit(_Pending(record))
+        try:
+            async for record in records:
+                early = self._pre_decide(record)
+                if early is not None:
+                    self._decide(early)
+                    continue
+                await self._capacity.acquire()
+                self._outstanding += 1
+                self._submit(_Pending(record))
+        except ConfigError as exc:  # an input that cannot be read (CSV without the id column, corrupt gzip, ...)
+            self.stop(StopReason.INPUT_ERROR, str(exc))
+            return
         self._input_done = True
         self._maybe_close()
 

@@ -16,6 +16,8 @@ EXIT_OK, EXIT_NOT_OK, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 1
 def exit_code_for(end: RunEnd, stats: RunStats) -> int:
     if end.reason is StopReason.INTERRUPTED:
         return EXIT_INTERRUPTED
+    if end.reason is StopReason.INPUT_ERROR:
+        return EXIT_USAGE if stats.requests == 0 else EXIT_ABORTED
     if end.reason in (StopReason.ABORTED, StopReason.MAX_ERRORS):
         return EXIT_ABORTED
     return EXIT_NOT_OK if stats.not_ok else EXIT_OK

@@ -137,3 +137,16 @@ async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors()
     assert "['REFRESH', 'IDLE']" in done.stderr
     outcomes = [line["outcome"] for line in done.lines]
     assert outcomes.count("accepted") == 38 and outcomes.count("invalid") == 1 and outcomes.count("duplicate") == 1
+
+
+async def test_an_unreadable_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    nocol = tmp_path / "export.csv"
+    nocol.write_text("name,title\nfoo,bar\n")
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        missing = await run_cli(*coveo_args(emu.base_url, str(tmp_path / "missing.txt")))
+        bad_csv = await run_cli(*coveo_args(emu.base_url, str(nocol)))
+        assert emu.stats()["requests"] == 0
+    assert missing.code == 2 and "does not exist" in missing.stderr
+    assert bad_csv.code == 2 and "no column documentId" in bad_csv.stderr and "--field" in bad_csv.stderr
+    for done in (missing, bad_csv):
+        assert "Traceback" not in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,8 +16,8 @@ from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.errors import ConfigError
 from bulkdelete.options import parse_duration, parse_max_errors, parse_rate
 from bulkdelete.run import RunHooks, RunOptions, run_deletion
-from bulkdelete.secrets import Secret
-from bulkdelete.summary import EXIT_USAGE
+from bulkdelete.secrets import Secret, scrub
+from bulkdelete.summary import EXIT_NOT_OK, EXIT_USAGE
 from bulkdelete.targets.base import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,7 +40,7 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
     """The options every delete command has (SPEC §3); their names are the contract."""
     return apply(
         [
-            click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True)),
+            click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True)),
             click.option("--base-url", metavar="URL", help="API root, e.g. http://127.0.0.1:8787 for the emulator."),
             click.option(
                 "--rate",
@@ -164,7 +165,14 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
     """Run to the end and exit with the run's status (SPEC §5)."""
     if (not options.inputs or "-" in options.inputs) and sys.stdin.isatty() and not options.quiet:
         click.echo("bulkdelete: reading ids from the terminal, one per line; end with Ctrl-D", err=True)
-    report = asyncio.run(run_deletion(target, options, hooks=hooks))
+    try:
+        report = asyncio.run(run_deletion(target, options, hooks=hooks))
+    except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
+        if os.environ.get("BULKDELETE_DEBUG"):
+            raise
+        reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
+        click.echo(f"bulkdelete: internal error ({reason}); rerun with BULKDELETE_DEBUG=1 for details", err=True)
+        sys.exit(EXIT_NOT_OK)
     sys.exit(report.exit_code)
 
 
