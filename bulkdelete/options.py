@@ -139,3 +139,18 @@ def required(value: str | None, option: str, env_name: str) -> str:
     if not value.strip():
         raise ConfigError(f"{option} is required (or set {env_name})")
     return value.strip()
+
+
+def check_writable(path: str | None, option: str) -> str | None:
+    """A file path the run will write (``-o``, ``--resume``, ``--summary``): its folder must exist, checked up front
+    so a typo fails before anything is sent rather than after an hour of deleting."""
+    if path is None or path == "-":
+        return path
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigError(f"{option} {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path!r} is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{option} {path!r} is not writable")
+    return path

@@ -67,6 +67,8 @@ async def test_some_not_ok_exits_1_and_summary_file_has_the_spec_keys(tmp_path: 
         (["--ordering-id", "yesterday"], "--ordering-id"),
         (["--format", "xml"], "--format"),
         (["--no-such-flag"], "No such option"),
+        (["-o", "/nonexistent-dir/out.jsonl"], "does not exist"),
+        (["--summary", "/nonexistent-dir/summary.json"], "does not exist"),
     ],
 )
 async def test_a_bad_flag_exits_2_before_anything_is_sent(tmp_path: Path, args: list[str], message: str) -> None:

@@ -14,7 +14,7 @@ import click
 
 from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.errors import ConfigError
-from bulkdelete.options import parse_duration, parse_max_errors, parse_rate
+from bulkdelete.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.run import RunHooks, RunOptions, run_deletion
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.summary import EXIT_NOT_OK, EXIT_USAGE
@@ -141,8 +141,8 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         concurrency=params["concurrency"],
         max_attempts=params["max_attempts"],
         timeout=params["timeout"],
-        output=params["output"],
-        resume=params["resume"],
+        output=check_writable(params["output"], "-o/--output"),
+        resume=check_writable(params["resume"], "--resume"),
         dry_run=params["dry_run"],
         dedupe=not params["no_dedupe"],
         max_errors=max_errors,
@@ -150,7 +150,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         stop_after=parse_duration(params["stop_after"]) if params["stop_after"] else None,
         max_requests=params["max_requests"],
         progress=params["progress"],
-        summary_path=params["summary_path"],
+        summary_path=check_writable(params["summary_path"], "--summary"),
         quiet=params["quiet"],
         backoff=BackoffPolicy(),
         secrets=secrets,
