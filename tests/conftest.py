@@ -20,6 +20,16 @@ from bulkdelete.targets.base import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG, SOURCE, KEY = "myorg", "mysource", "s3cr3t-key-never-printed"
+# Document URIs that break naive encoding: ? & # + % space, a literal %25 and a bare %, non-ASCII, quotes.
+TRICKY_URIS = [
+    "https://x.com/a b?q=1&r=2#frag",
+    "file://dir/100%25+plus",
+    "file://dir/100% real+plus",
+    "https://例え.jp/ドキュメント",
+    "https://x.com/plus+sign%2B and space",
+    "smb://share/dept/Q&A #3?.docx",
+    'smb://share/dept/Q&A #3?"quoted"\\.docx',
+]
 # A folder, its descendants, and the siblings a naive prefix match would wrongly delete with it.
 CHILDREN_TREE = [
     "file://s/folder",

@@ -17,16 +17,20 @@ from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoSettings
 from bulkdelete.targets.coveo_batch import _ENVELOPE, CoveoBatchTarget, batch_payload
-from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, collect, coveo_args, options, run_cli, write_ids
+from tests.conftest import (
+    CHILDREN_TREE,
+    KEY,
+    ORG,
+    SOURCE,
+    TRICKY_URIS,
+    collect,
+    coveo_args,
+    options,
+    run_cli,
+    write_ids,
+)
 
-TRICKY = [
-    "https://x.com/a b?q=1&r=2#frag",
-    "file://dir/100%25+plus",
-    "file://dir/100% real+plus",
-    "https://例え.jp/ドキュメント",
-    "https://x.com/plus+sign%2B and space",
-    'smb://share/dept/Q&A #3?"quoted"\\.docx',
-]
+TRICKY = TRICKY_URIS
 
 
 def target(base_url: str, *, children: bool = False, ordering: int | None = None, **kw: int) -> CoveoBatchTarget:

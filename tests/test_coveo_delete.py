@@ -10,16 +10,9 @@ import pytest
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
-from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, collect, options, write_ids
+from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, TRICKY_URIS, collect, options, write_ids
 
-TRICKY = [
-    "https://x.com/a b?q=1&r=2#frag",
-    "file://dir/100%25+plus",
-    "file://dir/100% real+plus",
-    "https://例え.jp/ドキュメント",
-    "https://x.com/plus+sign%2B and space",
-    "smb://share/dept/Q&A #3?.docx",
-]
+TRICKY = TRICKY_URIS
 
 
 def settings(base_url: str, *, children: bool = False) -> CoveoSettings:
