@@ -111,3 +111,17 @@ async def test_a_bug_in_a_target_costs_its_records_a_failed_line_not_the_run(tmp
     (bad,) = [r for r in results if not r.ok]
     assert bad.record.id.endswith("/3")
     assert bad.error is not None and "KeyError" in bad.error
+
+
+@pytest.mark.parametrize("concurrency", [1, 5, 16])
+async def test_requests_in_flight_never_exceed_concurrency(tmp_path: Path, concurrency: int) -> None:
+    """The emulator is the spy: it records the most requests it ever had in flight at once."""
+    ids = write_ids(tmp_path / "ids.txt", [f"https://a.example/{n}" for n in range(120)])
+    async with run_emulator(EmulatorConfig(latency_ms=20), docs=[]) as emu:
+        results, _, code = await collect(
+            CoveoItemTarget(settings(emu.base_url)), options([ids], concurrency=concurrency)
+        )
+        stats = emu.stats()
+    assert code == 0 and len(results) == 120
+    assert stats["peak_inflight"] <= concurrency
+    assert stats["peak_inflight"] > concurrency // 2  # and the pool is really used (20 ms per request overlaps)
