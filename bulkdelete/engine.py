@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from bulkdelete.adaptive import AdaptiveRate
 from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.batcher import Batcher, Job, Pending
 from bulkdelete.dedupe import SeenIds
 from bulkdelete.errors import ConfigError, ConnectError, TransportError
 from bulkdelete.pacing import Pacer
@@ -72,20 +73,6 @@ class RunEnd:
     abandoned: int
 
 
-class _Pending:
-    """A record on its way: the only mutable per-record state, owned by the engine."""
-
-    __slots__ = ("attempts", "record")
-
-    def __init__(self, record: Record) -> None:
-        self.record = record
-        self.attempts = 0
-
-
-_Job = tuple[_Pending, ...]
-_BATCH_TICK_S = 0.005
-
-
 class Engine:
     """Runs one deletion: ``await Engine(...).run(records)``; ``stop()`` may be called at any time."""
 
@@ -113,14 +100,23 @@ class Engine:
         self._adaptive = adaptive
         self._seen = SeenIds() if settings.dedupe else None
         self._rng = random.Random(settings.seed)
-        self._batching = target.batch_size > 1
+        batching = target.batch_size > 1
         per_item_capacity = settings.concurrency * 4
         batch_capacity = target.batch_size * (settings.concurrency + 1) + settings.concurrency
-        self._capacity = asyncio.Semaphore(batch_capacity if self._batching else per_item_capacity)
-        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
-        self._batch_in: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._forming: list[_Pending] = []
-        self._timers: dict[_Pending, asyncio.TimerHandle] = {}
+        self._capacity = asyncio.Semaphore(batch_capacity if batching else per_item_capacity)
+        self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
+        self._batcher = (
+            Batcher(
+                target,
+                self._jobs.put_nowait,
+                lambda: not (self._input_done and not self._timers),
+                linger_s=settings.linger_s,
+                max_age_s=settings.max_batch_age_s,
+            )
+            if batching
+            else None
+        )
+        self._timers: dict[Pending, asyncio.TimerHandle] = {}
         self._outstanding = 0
         self._abandoned = 0
         self._input_done = False
@@ -150,8 +146,8 @@ class Engine:
     async def run(self, records: AsyncIterator[Record]) -> RunEnd:
         async with asyncio.TaskGroup() as group:
             self._tasks.append(group.create_task(self._feed(records)))
-            if self._batching:
-                self._tasks.append(group.create_task(self._batch()))
+            if self._batcher is not None:
+                self._tasks.append(group.create_task(self._batcher.run()))
             for _ in range(0 if self._settings.dry_run else self._settings.concurrency):
                 group.create_task(self._work())
         return RunEnd(self._reason, self._message, self._abandoned)
@@ -181,7 +177,7 @@ class Engine:
                     continue
                 await self._capacity.acquire()
                 self._outstanding += 1
-                self._submit(_Pending(record))
+                self._submit(Pending(record))
         except ConfigError as exc:  # an input that cannot be read (CSV without the id column, corrupt gzip, ...)
             self.stop(StopReason.INPUT_ERROR, str(exc))
             return
@@ -201,46 +197,11 @@ class Engine:
             return Result(record, Outcome.PLANNED)
         return None
 
-    def _submit(self, pending: _Pending) -> None:
-        if self._batching:
-            self._batch_in.put_nowait(pending)
+    def _submit(self, pending: Pending) -> None:
+        if self._batcher is not None:
+            self._batcher.put(pending)
         else:
             self._jobs.put_nowait((pending,))
-
-    async def _batch(self) -> None:
-        """Group records into jobs by count and payload bytes.
-
-        A batch is sent when full, when input pauses for ``linger_s`` (a slow trickle on stdin still gets
-        flushed), when it is ``max_batch_age_s`` old, or at the end of input. While the queue is empty the batcher
-        naps in small ticks rather than waiting per record: a fast reader then fills batches at no per-record cost.
-        """
-        loop = asyncio.get_running_loop()
-        target, settings = self._target, self._settings
-        while True:
-            first = await self._batch_in.get()
-            self._forming = [first]
-            size = target.record_bytes(first.record.id)
-            last_arrival = started = loop.time()
-            while len(self._forming) < target.batch_size:
-                try:
-                    pending = self._batch_in.get_nowait()
-                except asyncio.QueueEmpty:
-                    if self._input_done and not self._timers:
-                        break  # end of input: nothing more is coming, flush now
-                    now = loop.time()
-                    if now - last_arrival >= settings.linger_s or now - started >= settings.max_batch_age_s:
-                        break
-                    await asyncio.sleep(_BATCH_TICK_S)
-                    continue
-                last_arrival = loop.time()
-                record_bytes = target.record_bytes(pending.record.id)
-                if target.batch_bytes is not None and size + record_bytes > target.batch_bytes:
-                    self._batch_in.put_nowait(pending)  # starts the next batch
-                    break
-                self._forming.append(pending)
-                size += record_bytes
-            job, self._forming = tuple(self._forming), []
-            self._jobs.put_nowait(job)
 
     # -- sending -------------------------------------------------------------------------------------------------
 
@@ -248,7 +209,7 @@ class Engine:
         while (job := await self._jobs.get()) is not None:
             await self._attempt(job)
 
-    async def _attempt(self, job: _Job) -> None:
+    async def _attempt(self, job: Job) -> None:
         assert self._transport is not None
         retried = False
         for pending in job:
@@ -315,7 +276,7 @@ class Engine:
             pause = backoff.pause_for(throttle.retry_after, streak, self._rng)
         self._pacer.pause(pause)
 
-    def _settle(self, pending: _Pending, verdict: Verdict) -> None:
+    def _settle(self, pending: Pending, verdict: Verdict) -> None:
         if verdict.action is Action.DONE:
             self._finish(pending, verdict, verdict.outcome, verdict.error)
         elif verdict.action is Action.ABORT:
@@ -329,7 +290,7 @@ class Engine:
         else:
             self._retry_later(pending, verdict)
 
-    def _retry_later(self, pending: _Pending, verdict: Verdict) -> None:
+    def _retry_later(self, pending: Pending, verdict: Verdict) -> None:
         # A throttled record needs no delay of its own: the global pause already holds every request back.
         delay = 0.0 if verdict.throttled else self._settings.backoff.delay(pending.attempts, self._rng)
         if delay <= 0:
@@ -338,13 +299,13 @@ class Engine:
         loop = asyncio.get_running_loop()
         self._timers[pending] = loop.call_later(delay, self._resubmit, pending)
 
-    def _resubmit(self, pending: _Pending) -> None:
+    def _resubmit(self, pending: Pending) -> None:
         del self._timers[pending]
         self._submit(pending)
 
     # -- deciding ------------------------------------------------------------------------------------------------
 
-    def _finish(self, pending: _Pending, verdict: Verdict, outcome: Outcome, error: str | None) -> None:
+    def _finish(self, pending: Pending, verdict: Verdict, outcome: Outcome, error: str | None) -> None:
         self._decide(
             Result(
                 pending.record,
@@ -372,7 +333,7 @@ class Engine:
             return False
         return stats.not_ok * 100.0 >= settings.max_error_percent * stats.records
 
-    def _abandon(self, pending: _Pending) -> None:
+    def _abandon(self, pending: Pending) -> None:
         self._abandoned += 1
         self._release()
 
@@ -381,16 +342,13 @@ class Engine:
         self._capacity.release()
         self._maybe_close()
 
-    def _drain(self) -> list[_Pending]:
+    def _drain(self) -> list[Pending]:
         """Every record that is queued, forming a batch or waiting for a retry: none of them will be sent."""
-        drained = list(self._forming)
-        self._forming = []
+        drained = self._batcher.drain() if self._batcher is not None else []
         for handle in self._timers.values():
             handle.cancel()
         drained.extend(self._timers)
         self._timers.clear()
-        while not self._batch_in.empty():
-            drained.append(self._batch_in.get_nowait())
         while not self._jobs.empty():
             job = self._jobs.get_nowait()
             if job is not None:
