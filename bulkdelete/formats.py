@@ -281,7 +281,9 @@ def parse_csv(
     if header is None:
         return
     delimiter = delimiter or sniff_delimiter(header, field) or ("\t" if "\t" in header else ",")
-    cells = next(csv.reader([header], delimiter=delimiter), [])
+    cells = header_cells(header, delimiter)
+    if cells is None:
+        raise ConfigError(f"{name}: the CSV header is malformed (a stray quote or carriage return?)")
     col = find_column(cells, field)
     if col is None:
         wanted = f"column {field!r}" if field else "column " + ", ".join(DEFAULT_FIELDS[:-1]) + " or uri"
@@ -309,7 +311,15 @@ def sniff_delimiter(header: str, field: str | None) -> str | None:
     """The delimiter (tab, comma, semicolon) under which a cell of ``header`` names the id column, or None."""
     for delimiter in ("\t", ",", ";"):
         if delimiter in header:
-            cells = next(csv.reader([header], delimiter=delimiter), [])
-            if find_column(cells, field) is not None:
+            cells = header_cells(header, delimiter)
+            if cells is not None and find_column(cells, field) is not None:
                 return delimiter
     return None
+
+
+def header_cells(header: str, delimiter: str) -> list[str] | None:
+    """The cells of a CSV header line, or None when the csv module rejects it (e.g. a lone carriage return)."""
+    try:
+        return next(csv.reader([header], delimiter=delimiter), [])
+    except csv.Error:
+        return None
