@@ -21,7 +21,14 @@ class ConfigError(BulkDeleteError):
 
 
 class AbortRun(BulkDeleteError):
-    """The run must stop sending: the API answered something no retry can fix (exit status 3)."""
+    """The run must stop sending: the API answered something no retry can fix (exit status 3).
+
+    ``status`` is the HTTP status of that answer, when there was one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TransportError(BulkDeleteError):

@@ -229,7 +229,7 @@ async def _drive(
             adaptive=adaptive,
         )
         outputs.engine = engine
-        run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options, err))
+        run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options))
         with _signals(engine, run_task, outputs.flush, options, err), _deadline(engine, options.stop_after):
             try:
                 return await run_task
@@ -248,7 +248,6 @@ async def _engine_run(
     transport: HttpTransport,
     source: AsyncIterator[Record],
     options: RunOptions,
-    err: IO[str],
 ) -> RunEnd:
     if hooks is not None and not options.dry_run:
         try:
@@ -261,7 +260,7 @@ async def _engine_run(
 async def _after(hooks: RunHooks, transport: HttpTransport, options: RunOptions, err: IO[str]) -> None:
     try:
         await asyncio.wait_for(hooks.after(transport), timeout=max(options.timeout, 5.0))
-    except (AbortRun, TimeoutError, Exception) as exc:  # reported, never raised: the run's own outcome stands
+    except Exception as exc:  # AbortRun, a timeout, anything: reported, never raised: the run's outcome stands
         print(f"bulkdelete: warning: {scrub(str(exc) or type(exc).__name__, options.secrets)}", file=err)
 
 

@@ -256,3 +256,10 @@ async def test_an_unreachable_api_stops_the_run_instead_of_crawling_through_retr
     assert time.monotonic() - started < 30
     assert "unreachable" in done.stderr and "--base-url" in done.stderr
     assert done.lines == []  # nothing was decided: --resume sends everything once the URL is right
+
+
+async def test_coveo_status_with_a_rejected_key_exits_3() -> None:
+    async with run_emulator(EmulatorConfig(api_key="the-right-key"), docs=[]) as emu:
+        done = await run_cli("coveo", "status", "IDLE", "--base-url", emu.base_url, "--org", ORG, "--source", SOURCE)
+    assert done.code == 3
+    assert done.lines[0]["ok"] is False and done.lines[0]["status"] == 401

@@ -207,8 +207,8 @@ def single_call(
             try:
                 reply = await send(transport)
             except AbortRun as exc:
-                fatal = any(f" {code} " in f" {exc} " for code in ("401", "403"))
-                return (EXIT_ABORTED if fatal else EXIT_NOT_OK), {"ok": False, "error": str(exc)}
+                code = EXIT_ABORTED if exc.status in (401, 403) else EXIT_NOT_OK
+                return code, {"ok": False, "status": exc.status, "error": str(exc)}
             except TransportError as exc:
                 return EXIT_NOT_OK, {"ok": False, "error": str(exc)}
             return EXIT_OK, {"ok": True, "status": reply.status, "request_id": reply.request_id}

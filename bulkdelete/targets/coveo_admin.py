@@ -23,7 +23,7 @@ async def set_status(transport: HttpTransport, settings: CoveoSettings, status: 
         essential=True,
     )
     if not 200 <= reply.status < 300:
-        raise AbortRun(f"setting the source status to {status} failed: {describe_error(reply)[1]}")
+        raise AbortRun(f"setting the source status to {status} failed: {describe_error(reply)[1]}", reply.status)
     return reply
 
 
@@ -36,7 +36,7 @@ async def delete_older_than(
         url += f"&queueDelay={queue_delay}"
     reply = await transport.request("DELETE", url, headers=settings.auth_headers(), essential=True)
     if not 200 <= reply.status < 300:
-        raise AbortRun(f"delete old items failed: {describe_error(reply)[1]}")
+        raise AbortRun(f"delete old items failed: {describe_error(reply)[1]}", reply.status)
     return reply
 
 
