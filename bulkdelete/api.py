@@ -35,18 +35,26 @@ class _Discard:
         return None
 
 
-async def _records(ids: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[Record]:
+_CHUNK = 256
+
+
+async def _chunks(ids: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[list[Record]]:
     line = 0
     if isinstance(ids, AsyncIterable):
-        async for raw in ids:
+        async for raw in ids:  # one at a time: the caller's source may trickle, and each id is sent as it comes
             line += 1
-            yield _record(raw, line)
-    else:
-        for raw in ids:
-            line += 1
-            yield _record(raw, line)
-            if line % 256 == 0:
-                await asyncio.sleep(0)  # a long in-memory list must not starve the workers
+            yield [_record(raw, line)]
+        return
+    chunk: list[Record] = []
+    for raw in ids:
+        line += 1
+        chunk.append(_record(raw, line))
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+            await asyncio.sleep(0)  # a long in-memory list must not starve the workers
+    if chunk:
+        yield chunk
 
 
 def _record(raw: str, line: int) -> Record:
@@ -70,7 +78,7 @@ async def delete_ids(
     opts = dataclasses.replace(options or RunOptions(quiet=True), inputs=(), output=None, handle_signals=False)
     results: asyncio.Queue[Result | None] = asyncio.Queue()
     run = asyncio.ensure_future(
-        run_deletion(target, opts, hooks=hooks, records=_records(ids), stdout=_Discard(), on_result=results.put_nowait)  # type: ignore[arg-type]
+        run_deletion(target, opts, hooks=hooks, records=_chunks(ids), stdout=_Discard(), on_result=results.put_nowait)  # type: ignore[arg-type]
     )
     run.add_done_callback(lambda _: results.put_nowait(None))
     try:

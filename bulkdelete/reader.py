@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from bulkdelete.errors import ConfigError
@@ -46,7 +46,7 @@ CHUNK_BYTES = 256 * 1024
 SNIFF_LINES = 1000  # auto-detection looks this far for the first line that is neither blank nor a comment
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
+URI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)  # fullmatch: see looks_like_uri
 
 
 def looks_like_uri(s: str) -> bool:
@@ -54,11 +54,16 @@ def looks_like_uri(s: str) -> bool:
 
     A pure helper for targets whose ids must be URIs (Coveo); the reader itself does not apply it.
     """
-    return _URI.fullmatch(s) is not None
+    return URI_PATTERN.fullmatch(s) is not None
 
 
 def read_records(
-    inputs: Sequence[str], *, fmt: str = "auto", field: str | None = None, stdin: BinaryIO | None = None
+    inputs: Sequence[str],
+    *,
+    fmt: str = "auto",
+    field: str | None = None,
+    stdin: BinaryIO | None = None,
+    before_read: Callable[[], None] | None = None,
 ) -> Iterator[Record]:
     """Yield one ``Record`` per record of ``inputs``, in order, streaming.
 
@@ -68,6 +73,9 @@ def read_records(
     ``uri``).
     ``Record.file`` is the input name as given only when there are several inputs; ``Record.line`` is the
     1-based physical line where the record starts (a CSV header is line 1).
+
+    ``before_read`` is called before each read that may block (every record read so far has been yielded by
+    then): a consumer handing records on in chunks passes on a partial chunk there.
 
     Arguments and the inputs' existence are checked now (``ConfigError``), the content while iterating.
     """
@@ -87,33 +95,45 @@ def read_records(
         if name != "-" and not os.access(name, os.R_OK):
             raise ConfigError(f"input {name!r} is not readable")
     stream = stdin if stdin is not None else sys.stdin.buffer
-    return _generate(names, fmt, field, stream)
+    return _generate(names, fmt, field, stream, before_read or _nothing)
 
 
-def _generate(names: list[str], fmt: str, field: str | None, stdin: BinaryIO) -> Iterator[Record]:
+def _nothing() -> None:
+    return None
+
+
+def _generate(
+    names: list[str], fmt: str, field: str | None, stdin: BinaryIO, before_read: Callable[[], None]
+) -> Iterator[Record]:
     multi = len(names) > 1
     for name in names:
         file = name if multi else None
         if name == "-":
-            yield from _read_one(stdin, "stdin", file, fmt, field, name)
+            yield from _read_one(stdin, "stdin", file, fmt, field, name, before_read)
             continue
         try:
             handle = open(name, "rb")  # noqa: SIM115 - closed in the finally below, across yields
         except OSError as exc:
             raise ConfigError(f"cannot open input {name!r}: {exc.strerror}") from None
         try:
-            yield from _read_one(handle, repr(name), file, fmt, field, name)
+            yield from _read_one(handle, repr(name), file, fmt, field, name, before_read)
         finally:
             handle.close()
 
 
 def _read_one(
-    stream: BinaryIO, label: str, file: str | None, fmt: str, field: str | None, name: str
+    stream: BinaryIO,
+    label: str,
+    file: str | None,
+    fmt: str,
+    field: str | None,
+    name: str,
+    before_read: Callable[[], None],
 ) -> Iterator[Record]:
     """The records of one input: a plain function, so that the caller delegates straight to the parser."""
     counter = [0]  # lines read so far, for the mid-stream error message
     source = _maybe_gunzip(stream)
-    batches = _line_batches(source, label, counter)
+    batches = _line_batches(source, label, counter, before_read)
     if fmt == "auto":
         fmt, delimiter, batches = _detect(name, field, batches, label)
     else:
@@ -141,7 +161,7 @@ def _maybe_gunzip(stream: BinaryIO) -> BinaryIO:
     return stream
 
 
-def _line_batches(stream: BinaryIO, label: str, counter: list[int]) -> Batches:
+def _line_batches(stream: BinaryIO, label: str, counter: list[int], before_read: Callable[[], None]) -> Batches:
     """Lists of physical lines without their ``\\n``, the first line's BOM removed; lines over
     ``MAX_LINE_BYTES`` come as a ``CutLine`` (the excess is discarded unread into memory).
 
@@ -152,6 +172,7 @@ def _line_batches(stream: BinaryIO, label: str, counter: list[int]) -> Batches:
     pending_len = 0
     first = True
     while True:
+        before_read()  # the parser has yielded every record of the lines read so far
         try:
             chunk = read(CHUNK_BYTES)
         except (OSError, EOFError, zlib.error) as exc:

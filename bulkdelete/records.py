@@ -1,13 +1,16 @@
 """The data that flows between the pipeline's stages.
 
 ``Record`` is one input record as read; ``Result`` is its final, reported outcome (one JSON line, SPEC §4).
-Both are frozen and slotted: millions of them pass through a run, and no stage may change what another decided.
+Both are immutable: millions of them pass through a run, and no stage may change what another decided. They are
+``NamedTuple``s rather than frozen dataclasses because each is built once per record on the hot path: a tuple is
+as immutable and as small, and four times cheaper to build (0.4 against 1.5 µs measured: a frozen dataclass's
+``__init__`` sets each field through ``object.__setattr__``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import orjson
 
@@ -25,16 +28,16 @@ class Outcome(StrEnum):
     INVALID = "invalid"  # rejected before sending
     FAILED = "failed"  # final API error, or attempts exhausted
 
-    @property
-    def ok(self) -> bool:
-        return self._value_ not in _NOT_OK  # the plain str: hashing a member calls Enum.__hash__ in Python
+    ok: bool  # the goal state holds (every outcome but invalid and failed); set on each member below
 
 
 _NOT_OK = frozenset({Outcome.INVALID.value, Outcome.FAILED.value})
+for _member in Outcome:
+    # A plain attribute per member, read three times per record: a property would be a Python call each time.
+    _member.ok = _member.value not in _NOT_OK
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """One input record.
 
     ``id`` is the id exactly as read, surrounding whitespace trimmed. ``line`` is the 1-based record number in its
@@ -48,8 +51,7 @@ class Record:
     problem: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     """The final outcome of one record: exactly one per decided record, written as one JSON line."""
 
     record: Record

@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
@@ -24,7 +24,7 @@ from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.dedupe import SeenIds
 from bulkdelete.engine import Engine, EngineSettings, RunEnd, StopReason
 from bulkdelete.errors import AbortRun
-from bulkdelete.feed import records_in_thread
+from bulkdelete.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.journal import load_ok_ids, prepare_for_append
 from bulkdelete.pacing import Pacer
 from bulkdelete.progress import Progress, wants_progress
@@ -129,9 +129,10 @@ class _Outputs:
         self.engine: Engine | None = None
 
     def emit(self, result: Result) -> None:
+        line = result.to_json_line()  # encoded once, whichever sinks take it
         for sink, takes_skipped in self.sinks:
             if takes_skipped or result.outcome is not Outcome.SKIPPED:
-                sink.write(result)
+                sink.write_line(line)
                 if sink.broken and self.engine is not None:
                     self.engine.stop(StopReason.OUTPUT_CLOSED, "the output was closed by its reader")
         if self.progress is not None:
@@ -154,8 +155,11 @@ def _same_path(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _reader(options: RunOptions, stdin: BinaryIO | None) -> Callable[[], Iterator[Record]]:
-    return lambda: read_records(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin)
+def _reader(options: RunOptions, stdin: BinaryIO | None) -> ReaderFactory:
+    def make(before_read: Callable[[], None]) -> Iterator[Record]:
+        return read_records(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, before_read=before_read)
+
+    return make
 
 
 async def run_deletion(
@@ -163,13 +167,16 @@ async def run_deletion(
     options: RunOptions,
     *,
     hooks: RunHooks | None = None,
-    records: AsyncIterator[Record] | None = None,
+    records: AsyncIterable[Sequence[Record]] | None = None,
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
     stderr: IO[str] | None = None,
     on_result: Callable[[Result], None] | None = None,
 ) -> RunReport:
-    """Run one deletion to its end and report it. ``records`` overrides reading ``options.inputs``."""
+    """Run one deletion to its end and report it.
+
+    ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``.
+    """
     err = stderr if stderr is not None else sys.stderr
     done_ids = None
     if options.resume is not None:
@@ -187,7 +194,7 @@ async def run_deletion(
     outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    source = records if records is not None else records_in_thread(_reader(options, stdin))
+    source = records if records is not None else chunks_in_thread(_reader(options, stdin))
     try:
         end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, err, done_ids)
     finally:
@@ -207,7 +214,7 @@ async def _drive(
     target: Target,
     options: RunOptions,
     hooks: RunHooks | None,
-    source: AsyncIterator[Record],
+    source: AsyncIterable[Sequence[Record]],
     pacer: Pacer,
     adaptive: AdaptiveRate | None,
     stats: RunStats,
@@ -246,7 +253,7 @@ async def _engine_run(
     engine: Engine,
     hooks: RunHooks | None,
     transport: HttpTransport,
-    source: AsyncIterator[Record],
+    source: AsyncIterable[Sequence[Record]],
     options: RunOptions,
 ) -> RunEnd:
     if hooks is not None and not options.dry_run:

@@ -26,10 +26,14 @@ class JsonLinesSink:
         return f"<JsonLinesSink written={self.written} broken={self.broken}>"
 
     def write(self, result: Result) -> None:
+        self.write_line(result.to_json_line())
+
+    def write_line(self, line: bytes) -> None:
+        """Write one encoded result line (newline included)."""
         if self.broken:
             return
         try:
-            self._stream.write(result.to_json_line())
+            self._stream.write(line)
         except BrokenPipeError:
             self.broken = True
             return

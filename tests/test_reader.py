@@ -40,7 +40,7 @@ def test_bom_crlf_and_no_trailing_newline() -> None:
     assert ids_lines(records) == [("https://x/1", 1), ("https://x/2", 2), ("https://x/3", 3)]
 
 
-def test_fast_record_equals_the_dataclass_constructor() -> None:
+def test_make_record_equals_the_constructor() -> None:
     assert make_record("a", 3, "f", None) == Record("a", 3, "f", None)
     assert from_bytes(b"a") == [Record("a", 1)]
 

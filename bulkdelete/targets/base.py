@@ -8,16 +8,20 @@ classify the answer *per record* into a ``Verdict``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+from yarl import URL
 
 from bulkdelete.records import Outcome, Record
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An HTTP answer as the engine saw it. ``latency_ms`` runs from the request start to the body read."""
+class Reply(NamedTuple):
+    """An HTTP answer as the engine saw it. ``latency_ms`` runs from the request start to the body read.
+
+    ``Reply`` and ``Verdict`` are built once per request / per record on the hot path: immutable ``NamedTuple``s,
+    four times cheaper to build than frozen dataclasses (see ``records``).
+    """
 
     status: int
     body: bytes
@@ -35,8 +39,7 @@ class Action(Enum):
     ABORT = "abort"  # fatal for the whole run (401/403, daily quota): this record failed, send nothing new
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """How one record fared in one attempt.
 
     ``throttled`` marks an answer that asks every worker to pause (429, Velt ``RESOURCE_EXHAUSTED``);
@@ -59,7 +62,7 @@ class Transport(Protocol):
     async def request(
         self,
         method: str,
-        url: str,
+        url: str | URL,
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,

@@ -17,7 +17,6 @@ The outcome is read per id from the body, never from the HTTP code alone: a 500 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,4 +200,4 @@ def _text(status: int, code: str, message: str) -> str:
 
 
 def _scrubbed(verdict: Verdict, secrets: Sequence[Secret]) -> Verdict:
-    return dataclasses.replace(verdict, error=scrub(verdict.error or "", secrets))
+    return verdict._replace(error=scrub(verdict.error or "", secrets))
