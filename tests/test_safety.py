@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import orjson
+
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from tests.conftest import KEY, ORG, SOURCE, coveo_args, read_lines, run_cli, start_cli, write_ids
 
@@ -263,3 +265,18 @@ async def test_coveo_status_with_a_rejected_key_exits_3() -> None:
         done = await run_cli("coveo", "status", "IDLE", "--base-url", emu.base_url, "--org", ORG, "--source", SOURCE)
     assert done.code == 3
     assert done.lines[0]["ok"] is False and done.lines[0]["status"] == 401
+
+
+async def test_ids_trickling_down_a_pipe_are_sent_as_they_come_not_at_end_of_input() -> None:
+    """`tail -f deletions.log | bulkdelete ...`: an id is sent while the pipe is still open, not after 1,024 more."""
+    async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
+        proc = await start_cli(*coveo_args(emu.base_url, "--rate", "0", "-"), stdin=asyncio.subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write("".join(f"{i}\n" for i in IDS[:3]).encode())
+        await proc.stdin.drain()
+        await wait_for_requests(emu, 3)  # the pipe is still open: nothing has marked the end of input
+        proc.stdin.write(f"{IDS[3]}\n".encode())
+        proc.stdin.close()
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert sorted(orjson.loads(line)["id"] for line in out.splitlines()) == sorted(IDS[:4])
