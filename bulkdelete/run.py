@@ -26,7 +26,7 @@ from bulkdelete.engine import Engine, EngineSettings, RunEnd, StopReason
 from bulkdelete.errors import AbortRun
 from bulkdelete.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.journal import load_ok_ids, prepare_for_append
-from bulkdelete.pacing import Pacer
+from bulkdelete.pacing import Pacer, loop_clock
 from bulkdelete.progress import Progress, wants_progress
 from bulkdelete.reader import read_records
 from bulkdelete.records import Outcome, Record, Result
@@ -184,7 +184,8 @@ async def run_deletion(
         if not options.quiet:
             print(f"bulkdelete: resuming: {info.ok_ids:,} ids already ok in {options.resume}", file=err)
     stats = RunStats()
-    pacer = Pacer(options.rate if options.rate is not None else 10.0)
+    # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
+    pacer = Pacer(options.rate if options.rate is not None else 10.0, clock=loop_clock(asyncio.get_running_loop()))
     adaptive = AdaptiveRate(pacer) if options.rate is None else None
     progress = (
         Progress(err, stats, options.inputs, current_rate=(lambda: pacer.rate) if adaptive else None)
