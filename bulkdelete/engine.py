@@ -30,7 +30,7 @@ from bulkdelete.batcher import Batcher, Job, Pending
 from bulkdelete.dedupe import SeenIds
 from bulkdelete.errors import ConfigError, ConnectError, TransportError
 from bulkdelete.pacing import Pacer, loop_clock
-from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.records import Outcome, Record, Result, fast_new
 from bulkdelete.stats import RunStats
 from bulkdelete.targets.base import Action, Target, Verdict
 from bulkdelete.transport import HttpTransport, StopSending
@@ -234,52 +234,61 @@ class Engine:
     # -- sending -------------------------------------------------------------------------------------------------
 
     async def _work(self) -> None:
-        ready, idle = self._ready, self._idle
+        """One worker: send the next ready job, settle its records, again; end once the engine is closed.
+
+        The attempt is inlined here rather than awaited as a method: every time a request suspends and resumes,
+        each coroutine frame between the task and aiohttp is passed through, and this loop runs once per request.
+        """
+        ready, idle, target, transport = self._ready, self._idle, self._target, self._transport
+        assert transport is not None
         loop = asyncio.get_running_loop()
         while True:
-            if ready:
-                await self._attempt(ready.popleft())
-            elif self._closed:
-                return
-            else:
+            if not ready:
+                if self._closed:
+                    return
                 waiter = loop.create_future()
                 idle.append(waiter)
                 await waiter
+                continue
+            job = ready.popleft()
+            retried = False
+            for pending in job:
+                retried = retried or pending.attempts > 0
+                pending.attempts += 1
+            started = self._clock()
+            try:
+                verdicts = await target.send(transport, (job[0].record,) if len(job) == 1 else [p.record for p in job])
+            except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run
+                unsent = self._unsent(job, exc)
+                if unsent is None:
+                    continue
+                verdicts = unsent
+            if retried:
+                self._stats.retries += 1
+            self._pace_after(verdicts, started)
+            if len(job) == 1:
+                self._settle(job[0], verdicts[0])
+                continue
+            for pending, verdict in zip(job, verdicts, strict=True):
+                self._settle(pending, verdict)
 
-    async def _attempt(self, job: Job) -> None:
-        assert self._transport is not None
-        retried = False
-        for pending in job:
-            retried = retried or pending.attempts > 0
-            pending.attempts += 1
-        started = self._clock()
-        records = (job[0].record,) if len(job) == 1 else tuple(p.record for p in job)
-        try:
-            verdicts = await self._target.send(self._transport, records)
-        except StopSending:
+    def _unsent(self, job: Job, exc: Exception) -> list[Verdict] | None:
+        """The verdicts of a job whose request got no answer; None when it was not sent (its records abandoned)."""
+        if isinstance(exc, StopSending):
+            assert self._transport is not None
             if self._transport.budget_spent:
                 self.stop(StopReason.MAX_REQUESTS, "--max-requests budget spent")
             for pending in job:
                 self._abandon(pending)
-            return
-        except ConnectError as exc:
-            verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
-            self._connect_failures += 1
-            if self._connect_failures >= self._unreachable_after and not self._stats.status_codes:
-                self.stop(StopReason.ABORTED, f"the API is unreachable ({exc}): check --base-url / --region")
-        except TransportError as exc:
-            verdicts = [Verdict(Action.RETRY, error=str(exc))] * len(job)
-        except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run
-            error = f"internal error ({type(exc).__name__}: {str(exc)[:200]})"
-            verdicts = [Verdict(Action.DONE, Outcome.FAILED, error=error)] * len(job)
-        if retried:
-            self._stats.retries += 1
-        self._pace_after(verdicts, started)
-        if len(job) == 1:
-            self._settle(job[0], verdicts[0])
-            return
-        for pending, verdict in zip(job, verdicts, strict=True):
-            self._settle(pending, verdict)
+            return None
+        if isinstance(exc, TransportError):
+            if isinstance(exc, ConnectError):
+                self._connect_failures += 1
+                if self._connect_failures >= self._unreachable_after and not self._stats.status_codes:
+                    self.stop(StopReason.ABORTED, f"the API is unreachable ({exc}): check --base-url / --region")
+            return [Verdict(Action.RETRY, error=str(exc))] * len(job)
+        error = f"internal error ({type(exc).__name__}: {str(exc)[:200]})"
+        return [Verdict(Action.DONE, Outcome.FAILED, error=error)] * len(job)
 
     def _pace_after(self, verdicts: Sequence[Verdict], started: float) -> None:
         """A throttle pauses every worker; success lets an adaptive rate grow.
@@ -343,11 +352,10 @@ class Engine:
     # -- deciding ------------------------------------------------------------------------------------------------
 
     def _finish(self, pending: Pending, verdict: Verdict, outcome: Outcome, error: str | None) -> None:
-        # Positional: a NamedTuple built from keywords costs 2.5x as much, once per record.
         error = None if outcome.ok else (error or "failed")
-        self._decide(
-            Result(pending.record, outcome, verdict.status, pending.attempts, error, verdict.latency_ms, verdict.batch)
-        )
+        _, _, status, _, latency_ms, batch, _, _ = verdict
+        # tuple.__new__: the NamedTuple's generated __new__ would be one more Python frame, once per record.
+        self._decide(fast_new(Result, (pending.record, outcome, status, pending.attempts, error, latency_ms, batch)))
         self._release()
 
     def _decide(self, result: Result) -> None:

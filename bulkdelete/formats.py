@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 import orjson
 
 from bulkdelete.errors import ConfigError
-from bulkdelete.records import Record
+from bulkdelete.records import Record, fast_new
 
 MAX_ID_BYTES = 8192  # SPEC §4: longer ids are invalid
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a physical line is cut beyond this: reader memory stays bounded
@@ -48,10 +48,7 @@ class CutLine(bytes):
 def make_record(record_id: str, line: int, file: str | None, problem: str | None) -> Record:
     """``Record(record_id, line, file, problem)``, built as a plain tuple: the reader's hot path (10M lines a run)
     skips the generated ``NamedTuple.__new__`` (a Python frame per record)."""
-    return _new_tuple(Record, (record_id, line, file, problem))
-
-
-_new_tuple = tuple.__new__
+    return fast_new(Record, (record_id, line, file, problem))
 
 
 def shown(text: str) -> str:
@@ -91,7 +88,7 @@ def parse_lines(batches: Batches, file: str | None) -> Iterator[Record]:
     """``lines`` format: one id per line; blank lines and ``#`` comments are not records."""
     # The hot loop of a 10-million-line run, kept in one generator (each nested ``yield from`` level costs per
     # record) with the Record built inline (see make_record).
-    new, cls = _new_tuple, Record
+    new, cls = fast_new, Record
     lineno = 0
     for batch in batches:
         # Decoding a whole batch at once and splitting the text costs far less than decoding each line; a

@@ -16,6 +16,7 @@ from yarl import URL
 
 from bulkdelete.errors import BulkDeleteError, ConnectError, TransportError
 from bulkdelete.pacing import Pacer, loop_clock
+from bulkdelete.records import fast_new
 from bulkdelete.stats import RunStats
 from bulkdelete.targets.base import Reply
 
@@ -113,7 +114,7 @@ class HttpTransport:
         latency_ms = (self._loop_time() - started) * 1000.0
         status = response.status
         stats.record_reply(status, latency_ms)
-        return Reply(status, body, response.headers, latency_ms)
+        return fast_new(Reply, (status, body, response.headers, latency_ms))  # Reply(...) without a Python frame
 
 
 class UrlPrefix:
