@@ -181,35 +181,45 @@ class Engine:
     async def _feed(self, chunks: AsyncIterable[Sequence[Record]]) -> None:
         try:
             async for chunk in chunks:
-                for record in chunk:
-                    if self._stopping:  # a stop decided inside this chunk (--max-errors on invalid ids)
+                for record in self._to_send(chunk):
+                    if self._stopping:
                         return
-                    early = self._pre_decide(record)
-                    if early is not None:
-                        self._decide(early)
-                        continue
                     if self._outstanding >= self._capacity:
                         await self._wait_for_room()
                     self._outstanding += 1
                     self._submit(Pending(record))
+                if self._stopping:
+                    return
         except ConfigError as exc:  # an input that cannot be read (CSV without the id column, corrupt gzip, ...)
             self.stop(StopReason.INPUT_ERROR, str(exc))
             return
         self._input_done = True
         self._maybe_close()
 
-    def _pre_decide(self, record: Record) -> Result | None:
-        """The outcome of a record that needs no request, or None when it must be sent."""
-        problem = record.problem or self._target.validate(record.id)
-        if problem is not None:
-            return Result(record, Outcome.INVALID, error=problem)
-        if self._seen is not None and not self._seen.add(record.id):
-            return Result(record, Outcome.DUPLICATE)
-        if self._done_ids is not None and record.id in self._done_ids:
-            return Result(record, Outcome.SKIPPED)
-        if self._settings.dry_run:
-            return Result(record, Outcome.PLANNED)
-        return None
+    def _to_send(self, chunk: Sequence[Record]) -> list[Record]:
+        """Decide the records of ``chunk`` that need no request (invalid, duplicate, skipped, planned); return the
+        others, in order. One call per chunk: this loop runs once per input record."""
+        validate, seen, done_ids = self._target.validate, self._seen, self._done_ids
+        dry_run = self._settings.dry_run
+        send: list[Record] = []
+        for record in chunk:
+            if self._stopping:  # decided inside this chunk (--max-errors on invalid ids)
+                break
+            record_id, _, _, problem = record
+            early = None
+            if problem is not None or (problem := validate(record_id)) is not None:
+                early = Result(record, Outcome.INVALID, error=problem)
+            elif seen is not None and not seen.add(record_id):
+                early = Result(record, Outcome.DUPLICATE)
+            elif done_ids is not None and record_id in done_ids:
+                early = Result(record, Outcome.SKIPPED)
+            elif dry_run:
+                early = Result(record, Outcome.PLANNED)
+            if early is None:
+                send.append(record)
+            else:
+                self._decide(early)
+        return send
 
     async def _wait_for_room(self) -> None:
         self._room = asyncio.get_running_loop().create_future()
