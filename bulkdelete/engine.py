@@ -333,18 +333,26 @@ class Engine:
         self._pacer.pause(pause)
 
     def _settle(self, pending: Pending, verdict: Verdict) -> None:
-        if verdict.action is Action.DONE:
-            self._finish(pending, verdict, verdict.outcome, verdict.error)
-        elif verdict.action is Action.ABORT:
-            self._finish(pending, verdict, Outcome.FAILED, verdict.error)
-            self.stop(StopReason.ABORTED, verdict.error)
+        """Decide the record (done, aborting, out of attempts), or leave it (stopping), or send it again later."""
+        action, outcome, status, error, latency_ms, batch, _, _ = verdict
+        if action is Action.DONE:
+            pass
+        elif action is Action.ABORT:
+            outcome = Outcome.FAILED
         elif pending.attempts >= self._settings.max_attempts:
-            reason = f"gave up after {pending.attempts} attempts: {verdict.error}"
-            self._finish(pending, verdict, Outcome.FAILED, reason)
+            outcome, error = Outcome.FAILED, f"gave up after {pending.attempts} attempts: {error}"
         elif self._stopping:
             self._abandon(pending)
+            return
         else:
             self._retry_later(pending, verdict)
+            return
+        error = None if outcome.ok else (error or "failed")
+        # tuple.__new__: the NamedTuple's generated __new__ would be one more Python frame, once per record.
+        self._decide(fast_new(Result, (pending.record, outcome, status, pending.attempts, error, latency_ms, batch)))
+        self._release()
+        if action is Action.ABORT:
+            self.stop(StopReason.ABORTED, verdict.error)
 
     def _retry_later(self, pending: Pending, verdict: Verdict) -> None:
         # A throttled record needs no delay of its own: the global pause already holds every request back.
@@ -360,13 +368,6 @@ class Engine:
         self._submit(pending)
 
     # -- deciding ------------------------------------------------------------------------------------------------
-
-    def _finish(self, pending: Pending, verdict: Verdict, outcome: Outcome, error: str | None) -> None:
-        error = None if outcome.ok else (error or "failed")
-        _, _, status, _, latency_ms, batch, _, _ = verdict
-        # tuple.__new__: the NamedTuple's generated __new__ would be one more Python frame, once per record.
-        self._decide(fast_new(Result, (pending.record, outcome, status, pending.attempts, error, latency_ms, batch)))
-        self._release()
 
     def _decide(self, result: Result) -> None:
         self._stats.record_result(result)

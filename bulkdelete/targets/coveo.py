@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from bulkdelete.backoff import parse_retry_after
 from bulkdelete.reader import URI_PATTERN as _URI
@@ -122,7 +123,8 @@ class CoveoItemTarget:
 
     def __init__(self, settings: CoveoSettings) -> None:
         self.settings = settings
-        self._headers = settings.auth_headers()
+        # Immutable, and already the type aiohttp works in: a plain dict would be copied into one per request.
+        self._headers = CIMultiDictProxy(CIMultiDict(settings.auth_headers()))
         # Built once: per record only the quoted id changes. quote(safe="") encodes ? & # + % and spaces.
         self._documents = UrlPrefix(f"{settings.source_url}/documents")
         self._suffix = f"&deleteChildren={'true' if settings.delete_children else 'false'}"
