@@ -132,7 +132,11 @@ def main(args: argparse.Namespace) -> None:
         runs = contenders(emu.base_url, ids, tmp_path, args.concurrency, args.uvloop)
         if args.only:
             runs = {name: cmd for name, cmd in runs.items() if any(word in name for word in args.only)}
-        env = bench_env()
+        # glibc hands a freed mmap'd block's size up as its new mmap threshold. asyncio reads each response into a
+        # fresh 256 KiB buffer: until something frees a block that large, every response costs mmap + mremap + munmap
+        # (strace: one of each per id in the bare loop; bulkdelete's reader happens to free one early and is spared).
+        # A fixed threshold gives every client the same allocator.
+        env = bench_env(MALLOC_MMAP_THRESHOLD_=str(1024 * 1024))
         walls: dict[str, list[float]] = {name: [] for name in runs}
         cpus: dict[str, list[float]] = {name: [] for name in runs}
         for round_no in range(args.rounds):
