@@ -236,10 +236,11 @@ class Engine:
 
     def _push(self, job: Job) -> None:
         self._ready.append(job)
-        if self._idle:
+        while self._idle:  # wake one idle worker (a waiter already done, e.g. cancelled, wakes nobody: skip it)
             waiter = self._idle.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+                break
 
     # -- sending -------------------------------------------------------------------------------------------------
 
