@@ -1,0 +1,96 @@
+"""The per-request shortcuts of the hot path give exactly what the plain ways give (benchmarks/RESULTS.md, issue 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from yarl import URL
+
+from bulkdelete.pacing import Pacer, loop_clock
+from bulkdelete.records import Outcome, Record, Result, fast_new
+from bulkdelete.targets.coveo import quote_id
+from bulkdelete.transport import UrlPrefix
+
+
+def test_quote_id_equals_quote_on_every_ascii_character() -> None:
+    for code in range(128):
+        assert quote_id(chr(code)) == quote(chr(code), safe=""), repr(chr(code))
+
+
+@given(st.text())
+def test_quote_id_equals_quote_on_any_text(text: str) -> None:
+    assert quote_id(text) == quote(text, safe="")
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://127.0.0.1:18080",
+        "https://api.cloud.coveo.com",
+        "https://api-eu.cloud.coveo.com/",
+        "http://[::1]:8080/pre%20fix",
+        "http://user:pw@localhost:9/x",
+        "http://127.0.0.1:80",
+    ],
+)
+def test_url_prefix_builds_the_url_that_parsing_the_whole_string_gives(base: str) -> None:
+    prefix = base.rstrip("/") + "/push/v1/organizations/o%20x/sources/s/documents"
+    query = "documentId=a%2Fb%20%3F%26%23%2B%25&deleteChildren=false"
+    built = UrlPrefix(prefix).with_query(query)
+    parsed = URL(f"{prefix}?{query}", encoded=True)
+    assert built == parsed
+    assert str(built) == str(parsed)
+    assert (built.host, built.port, built.raw_path_qs) == (parsed.host, parsed.port, parsed.raw_path_qs)
+
+
+def test_fast_new_builds_the_same_tuple_as_the_constructor() -> None:
+    record = Record("https://x/1", 3)
+    assert fast_new(Record, ("https://x/1", 3, None, None)) == record
+    result = fast_new(Result, (record, Outcome.ACCEPTED, 202, 1, None, 1.5, None))
+    assert result == Result(record, Outcome.ACCEPTED, status=202, attempts=1, latency_ms=1.5)
+    assert type(result) is Result and result.ok
+
+
+def test_outcome_ok_is_false_only_for_invalid_and_failed() -> None:
+    assert {outcome for outcome in Outcome if not outcome.ok} == {Outcome.INVALID, Outcome.FAILED}
+
+
+async def test_loop_clock_is_monotonic_on_the_default_loop() -> None:
+    assert loop_clock(asyncio.get_running_loop()) is time.monotonic
+
+
+def test_loop_clock_keeps_a_loop_s_own_clock() -> None:
+    class FrozenLoop(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return 42.0
+
+    loop = FrozenLoop()
+    try:
+        assert loop_clock(loop)() == 42.0
+    finally:
+        loop.close()
+
+
+def test_try_acquire_grants_an_unlimited_slot_unless_paused() -> None:
+    now = [10.0]
+    pacer = Pacer(0, clock=lambda: now[0])
+    assert pacer.try_acquire() and pacer.granted == 1
+    pacer.pause(1.0)
+    assert not pacer.try_acquire() and pacer.granted == 1
+    now[0] = 11.0
+    assert pacer.try_acquire() and pacer.granted == 2
+
+
+def test_try_acquire_takes_nothing_before_the_next_slot() -> None:
+    now = [0.0]
+    pacer = Pacer(10, clock=lambda: now[0], margin=0.0)
+    assert pacer.try_acquire()
+    assert not pacer.try_acquire()  # the next slot is 100 ms away (less the 0.5 ms early grant)
+    now[0] = 0.0995
+    assert pacer.try_acquire()
+    assert pacer.granted == 2
