@@ -236,11 +236,15 @@ class Engine:
 
     def _push(self, job: Job) -> None:
         self._ready.append(job)
-        while self._idle:  # wake one idle worker (a waiter already done, e.g. cancelled, wakes nobody: skip it)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        """Wake one idle worker (a waiter already done, e.g. cancelled, wakes nobody: it is skipped)."""
+        while self._idle:
             waiter = self._idle.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                break
+                return
 
     # -- sending -------------------------------------------------------------------------------------------------
 
@@ -416,6 +420,4 @@ class Engine:
         for task in self._tasks[1:]:  # the batcher, if any
             task.cancel()
         while self._idle:  # idle workers see `_closed` and end; busy ones end after their job
-            waiter = self._idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            self._wake_one()

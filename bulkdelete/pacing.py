@@ -187,12 +187,7 @@ class Pacer:
         """
         if self._waiters:
             return False
-        now = self._clock() if self._clock is not None else asyncio.get_running_loop().time()
-        if not self._interval:  # unlimited: only a pause holds requests back
-            if now < self._paused_until:
-                return False
-            self._granted += 1
-            return True
+        now = self._now()
         if self._wait_for(now) > 0.0:
             return False
         self._grant(now)

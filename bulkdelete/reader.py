@@ -46,7 +46,7 @@ CHUNK_BYTES = 256 * 1024
 SNIFF_LINES = 1000  # auto-detection looks this far for the first line that is neither blank nor a comment
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
-URI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)  # fullmatch: see looks_like_uri
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
 
 
 def looks_like_uri(s: str) -> bool:
@@ -54,7 +54,7 @@ def looks_like_uri(s: str) -> bool:
 
     A pure helper for targets whose ids must be URIs (Coveo); the reader itself does not apply it.
     """
-    return URI_PATTERN.fullmatch(s) is not None
+    return _URI.fullmatch(s) is not None
 
 
 def read_records(

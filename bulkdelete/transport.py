@@ -79,7 +79,7 @@ class HttpTransport:
         as it is.
         """
         stats = self._stats
-        if not essential and (self.stopping or stats.requests >= self._budget):
+        if not essential and (self.stopping or self.budget_spent):
             raise StopSending("the run is stopping")
         if not self._pacer.try_acquire():
             await self._pacer.acquire()

@@ -16,7 +16,6 @@ import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bulkdelete.backoff import parse_retry_after
-from bulkdelete.reader import URI_PATTERN as _URI
 from bulkdelete.reader import looks_like_uri
 from bulkdelete.records import Outcome, Record, fast_new
 from bulkdelete.secrets import Secret
@@ -135,7 +134,7 @@ class CoveoItemTarget:
         return f"<CoveoItemTarget source={self.settings.source!r} children={self.settings.delete_children}>"
 
     def validate(self, record_id: str) -> str | None:
-        return None if _URI.fullmatch(record_id) is not None else _NOT_A_URI
+        return validate_document_id(record_id)
 
     def record_bytes(self, record_id: str) -> int:
         return len(record_id)
