@@ -23,8 +23,8 @@ import tracemalloc
 from collections.abc import Callable
 from functools import partial
 
-from bulkdelete.dedupe import SeenIds
-from bulkdelete.reader import read_records
+from bulkdelete.input.reader import read_records
+from bulkdelete.pipeline.dedupe import SeenIds
 
 
 def bytes_per_id(count: int) -> float:

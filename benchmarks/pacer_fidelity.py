@@ -5,7 +5,7 @@ and records every request's start time; it enforces a strict sliding-window quot
 (429 past it; refused requests do not count, as in the emulator). A client on CPU 1 sends for ``--duration``
 seconds with 64 concurrent workers through an ``aiohttp.ClientSession``, paced by, in turn:
 
-* ``Pacer(R)`` (bulkdelete.pacing);
+* ``Pacer(R)`` (bulkdelete.rate.pacing);
 * ``AsyncLimiter(R, 1)``, ``AsyncLimiter(1, 1/R)`` and ``AsyncLimiter(2, 2/R')`` (aiolimiter, for contrast);
 
 and then, with ``--auto``, ``AdaptiveRate`` (``--rate auto``) against an undisclosed quota, handling 429s as
@@ -34,9 +34,9 @@ import aiohttp
 from aiohttp import web
 from aiolimiter import AsyncLimiter
 
-from bulkdelete.adaptive import AdaptiveRate
-from bulkdelete.backoff import BackoffPolicy
-from bulkdelete.pacing import Pacer
+from bulkdelete.rate.adaptive import AdaptiveRate
+from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.pacing import Pacer
 
 HOST = "127.0.0.1"
 CONCURRENCY = 64

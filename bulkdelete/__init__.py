@@ -6,10 +6,10 @@ The CLI (``bulkdelete``) and the library share one engine; start with ``delete_i
 
 from bulkdelete._version import __version__
 from bulkdelete.api import delete_ids
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
+from bulkdelete.pipeline.run import RunOptions, RunReport, run_deletion
+from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.records import Outcome, Record, Result
-from bulkdelete.run import RunOptions, RunReport, run_deletion
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Target
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings

@@ -19,9 +19,9 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 
-from bulkdelete.formats import check_text
+from bulkdelete.input.formats import check_text
+from bulkdelete.pipeline.run import RunHooks, RunOptions, RunReport, run_deletion
 from bulkdelete.records import Record, Result
-from bulkdelete.run import RunHooks, RunOptions, RunReport, run_deletion
 from bulkdelete.targets.base import Target
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.pipeline.run import RunOptions, run_deletion
+from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.records import Result
-from bulkdelete.run import RunOptions, run_deletion
 from bulkdelete.targets.base import Target
 
 ROOT = Path(__file__).resolve().parent.parent

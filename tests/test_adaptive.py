@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bulkdelete.adaptive import AdaptiveRate
-from bulkdelete.backoff import BackoffPolicy
-from bulkdelete.pacing import Pacer
+from bulkdelete.rate.adaptive import AdaptiveRate
+from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.pacing import Pacer
 
 
 @dataclass

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bulkdelete.backoff import BackoffPolicy, parse_retry_after
+from bulkdelete.rate.backoff import BackoffPolicy, parse_retry_after
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -205,9 +205,9 @@ async def test_send_returns_one_batched_verdict_per_record_with_the_push_latency
     """The target on its own, through a real transport: verdicts in order, sharing the file id."""
     import aiohttp
 
-    from bulkdelete.pacing import Pacer
-    from bulkdelete.stats import RunStats
-    from bulkdelete.transport import HttpTransport
+    from bulkdelete.net.transport import HttpTransport
+    from bulkdelete.output.stats import RunStats
+    from bulkdelete.rate.pacing import Pacer
 
     records = [Record(f"https://a.example/{n}", n + 1) for n in range(3)]
     async with (

@@ -7,7 +7,7 @@ import tracemalloc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkdelete.dedupe import SeenIds
+from bulkdelete.pipeline.dedupe import SeenIds
 
 
 def test_add_reports_new_ids_and_contains_and_len() -> None:

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
-from bulkdelete.pacing import Pacer, loop_clock
+from bulkdelete.net.transport import UrlPrefix
+from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import Outcome, Record, Result, fast_new
 from bulkdelete.targets.coveo import quote_id
-from bulkdelete.transport import UrlPrefix
 
 
 def test_quote_id_equals_quote_on_every_ascii_character() -> None:

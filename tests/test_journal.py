@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from bulkdelete.errors import ConfigError
-from bulkdelete.journal import JournalInfo, load_ok_ids, prepare_for_append
+from bulkdelete.output.journal import JournalInfo, load_ok_ids, prepare_for_append
 from bulkdelete.records import Outcome, Record, Result
 
 

@@ -16,9 +16,9 @@ import orjson
 
 import bulkdelete
 from bulkdelete import CoveoItemTarget, CoveoSettings, Outcome, RunOptions, Secret, delete_ids
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
-from bulkdelete.run import RunReport
+from bulkdelete.pipeline.run import RunReport
+from bulkdelete.rate.backoff import BackoffPolicy
 from tests.conftest import KEY, ORG, ROOT, SOURCE, cli_env, coveo_args, run_cli, write_ids
 
 IDS = [f"https://site.example/doc/{n}" for n in range(300)]

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from bulkdelete.pacing import Pacer
+from bulkdelete.rate.pacing import Pacer
 
 T = TypeVar("T")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.config import Quota
+from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.records import Outcome
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Action, Reply

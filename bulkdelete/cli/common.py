@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import click
 
-from bulkdelete.backoff import BackoffPolicy
+from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.errors import ConfigError
-from bulkdelete.options import check_writable, parse_duration, parse_max_errors, parse_rate
-from bulkdelete.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.output.summary import EXIT_NOT_OK, EXIT_USAGE
+from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.secrets import Secret, scrub
-from bulkdelete.summary import EXIT_NOT_OK, EXIT_USAGE
 from bulkdelete.targets.base import Target
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -14,16 +14,16 @@ import click
 import orjson
 
 from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
+from bulkdelete.cli.options import check_base_url, parse_ordering_id, required, secret_from
 from bulkdelete.errors import AbortRun, TransportError
-from bulkdelete.options import check_base_url, parse_ordering_id, required, secret_from
-from bulkdelete.pacing import Pacer
+from bulkdelete.net.transport import HttpTransport
+from bulkdelete.output.stats import RunStats
+from bulkdelete.output.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
+from bulkdelete.rate.pacing import Pacer
 from bulkdelete.secrets import Secret, scrub
-from bulkdelete.stats import RunStats
-from bulkdelete.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
 from bulkdelete.targets.base import Reply, Target
 from bulkdelete.targets.coveo import REGIONS, STATUSES, CoveoItemTarget, CoveoSettings
 from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, set_status
-from bulkdelete.transport import HttpTransport
 
 source_options = apply(
     [

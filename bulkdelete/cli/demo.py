@@ -14,10 +14,10 @@ from pathlib import Path
 
 import click
 
-from bulkdelete.backoff import BackoffPolicy
 from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_emulator
-from bulkdelete.reader import read_records
-from bulkdelete.run import RunOptions, run_deletion
+from bulkdelete.input.reader import read_records
+from bulkdelete.pipeline.run import RunOptions, run_deletion
+from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings, validate_document_id
 from bulkdelete.targets.coveo_admin import StatusLifecycle

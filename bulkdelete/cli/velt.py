@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from bulkdelete.cli.common import config_errors, delete_options, execute, replace, run_options
-from bulkdelete.options import check_base_url, required, secret_from
+from bulkdelete.cli.options import check_base_url, required, secret_from
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.velt import (
     API_VERSIONS,

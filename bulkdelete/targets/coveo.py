@@ -15,12 +15,12 @@ from urllib.parse import quote
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bulkdelete.backoff import parse_retry_after
-from bulkdelete.reader import looks_like_uri
+from bulkdelete.input.reader import looks_like_uri
+from bulkdelete.net.transport import UrlPrefix
+from bulkdelete.rate.backoff import parse_retry_after
 from bulkdelete.records import Outcome, Record, fast_new
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
-from bulkdelete.transport import UrlPrefix
 
 REGIONS = {
     "us": "https://api.cloud.coveo.com",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bulkdelete.errors import AbortRun
+from bulkdelete.net.transport import HttpTransport
 from bulkdelete.targets.base import Reply
 from bulkdelete.targets.coveo import CoveoSettings, describe_error
-from bulkdelete.transport import HttpTransport
 
 
 async def set_status(transport: HttpTransport, settings: CoveoSettings, status: str) -> Reply:

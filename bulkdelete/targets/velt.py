@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from bulkdelete.backoff import parse_retry_after
+from bulkdelete.rate.backoff import parse_retry_after
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
+from bulkdelete.output.stats import RunStats
 from bulkdelete.records import Result
-from bulkdelete.stats import RunStats
 
 
 def wants_progress(flag: bool | None, stream: IO[str]) -> bool:

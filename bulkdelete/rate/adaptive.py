@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from bulkdelete.pacing import Pacer
+from bulkdelete.rate.pacing import Pacer
 
 __all__ = ["AdaptiveRate"]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from bulkdelete.engine import RunEnd, StopReason
-from bulkdelete.stats import RunStats
+from bulkdelete.output.stats import RunStats
+from bulkdelete.pipeline.engine import RunEnd, StopReason
 
 EXIT_OK, EXIT_NOT_OK, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

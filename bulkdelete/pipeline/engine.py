@@ -24,16 +24,16 @@ from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bulkdelete.adaptive import AdaptiveRate
-from bulkdelete.backoff import BackoffPolicy
-from bulkdelete.batcher import Batcher, Job, Pending
-from bulkdelete.dedupe import SeenIds
 from bulkdelete.errors import ConfigError, ConnectError, TransportError
-from bulkdelete.pacing import Pacer, loop_clock
+from bulkdelete.net.transport import HttpTransport, StopSending
+from bulkdelete.output.stats import RunStats
+from bulkdelete.pipeline.batcher import Batcher, Job, Pending
+from bulkdelete.pipeline.dedupe import SeenIds
+from bulkdelete.rate.adaptive import AdaptiveRate
+from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import Outcome, Record, Result, fast_new
-from bulkdelete.stats import RunStats
 from bulkdelete.targets.base import Action, Target, Verdict
-from bulkdelete.transport import HttpTransport, StopSending
 
 
 class StopReason(StrEnum):

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from bulkdelete.dedupe import SeenIds
 from bulkdelete.errors import ConfigError
+from bulkdelete.pipeline.dedupe import SeenIds
 
 NOT_DONE_OUTCOMES = frozenset({"planned"})  # ok:true, yet nothing was sent
 

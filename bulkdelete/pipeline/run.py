@@ -19,23 +19,23 @@ from typing import IO, Any, BinaryIO, Protocol
 
 import aiohttp
 
-from bulkdelete.adaptive import AdaptiveRate
-from bulkdelete.backoff import BackoffPolicy
-from bulkdelete.dedupe import SeenIds
-from bulkdelete.engine import Engine, EngineSettings, RunEnd, StopReason
 from bulkdelete.errors import AbortRun
-from bulkdelete.feed import ReaderFactory, chunks_in_thread
-from bulkdelete.journal import load_ok_ids, prepare_for_append
-from bulkdelete.pacing import Pacer, loop_clock
-from bulkdelete.progress import Progress, wants_progress
-from bulkdelete.reader import read_records
+from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
+from bulkdelete.input.reader import read_records
+from bulkdelete.net.transport import HttpTransport
+from bulkdelete.output.journal import load_ok_ids, prepare_for_append
+from bulkdelete.output.progress import Progress, wants_progress
+from bulkdelete.output.sink import JsonLinesSink
+from bulkdelete.output.stats import RunStats
+from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
+from bulkdelete.pipeline.dedupe import SeenIds
+from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
+from bulkdelete.rate.adaptive import AdaptiveRate
+from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.secrets import Secret, scrub
-from bulkdelete.sink import JsonLinesSink
-from bulkdelete.stats import RunStats
-from bulkdelete.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
 from bulkdelete.targets.base import Target
-from bulkdelete.transport import HttpTransport
 
 DEFAULT_GRACE_S = 3.0
 

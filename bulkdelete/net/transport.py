@@ -15,9 +15,9 @@ import aiohttp
 from yarl import URL
 
 from bulkdelete.errors import BulkDeleteError, ConnectError, TransportError
-from bulkdelete.pacing import Pacer, loop_clock
+from bulkdelete.output.stats import RunStats
+from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import fast_new
-from bulkdelete.stats import RunStats
 from bulkdelete.targets.base import Reply
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from bulkdelete.errors import ConfigError
-from bulkdelete.formats import (
+from bulkdelete.input.formats import (
     MAX_LINE_BYTES,
     Batches,
     CutLine,

@@ -1,0 +1,1 @@
+"""Stage 4, the network: the HTTP transport every target sends through (paced, budgeted, timed)."""
