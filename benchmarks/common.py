@@ -70,7 +70,7 @@ class Emulator:
                 self.close()
                 raise RuntimeError(f"the emulator did not start: {line!r}")
             line = self.proc.stderr.readline()
-        # "bulkdelete emulator listening on http://127.0.0.1:PORT (N documents)"
+        # "bulkdelete: emulator listening on http://127.0.0.1:PORT (N documents)"
         self.base_url = line.split(" listening on ", 1)[1].split(" ", 1)[0]
 
     def stats(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import click
 
 from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.errors import ConfigError
+from bulkdelete.output import console
+from bulkdelete.output.console import LOG_FORMATS
 from bulkdelete.output.summary import EXIT_NOT_OK, EXIT_USAGE
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
@@ -119,6 +121,21 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 help="Live progress on stderr  [default: on when stderr is a terminal].",
             ),
             click.option(
+                "--log-every",
+                default="30s",
+                show_default=True,
+                metavar="DURATION",
+                help="When progress is not drawn live (stderr not a terminal, --no-progress, --log-format json): "
+                "one progress line every DURATION; 0 = never.",
+            ),
+            click.option(
+                "--log-format",
+                type=click.Choice(LOG_FORMATS),
+                default="text",
+                show_default=True,
+                help="stderr as text (logfmt progress lines) or json (every line one JSON object with an 'event').",
+            ),
+            click.option(
                 "--summary",
                 "summary_path",
                 type=click.Path(dir_okay=False),
@@ -132,6 +149,7 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
 
 def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> RunOptions:
     """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value."""
+    console.configure(fmt=params["log_format"])  # before any check, so that its error is in the chosen format too
     max_errors, max_error_percent = parse_max_errors(params["max_errors"]) if params["max_errors"] else (None, None)
     return RunOptions(
         inputs=tuple(params["files"]),
@@ -150,6 +168,8 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         stop_after=parse_duration(params["stop_after"]) if params["stop_after"] else None,
         max_requests=params["max_requests"],
         progress=params["progress"],
+        log_every=parse_duration(params["log_every"], "--log-every", allow_zero=True),
+        log_format=params["log_format"],
         summary_path=check_writable(params["summary_path"], "--summary"),
         quiet=params["quiet"],
         backoff=BackoffPolicy(),
@@ -163,15 +183,16 @@ def replace(obj: T, **changes: Any) -> T:
 
 def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) -> None:
     """Run to the end and exit with the run's status (SPEC §5)."""
+    console.configure(secrets=options.secrets)
     if (not options.inputs or "-" in options.inputs) and sys.stdin.isatty() and not options.quiet:
-        click.echo("bulkdelete: reading ids from the terminal, one per line; end with Ctrl-D", err=True)
+        console.info("reading ids from the terminal, one per line; end with Ctrl-D")
     try:
         report = asyncio.run(run_deletion(target, options, hooks=hooks))
     except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
         if os.environ.get("BULKDELETE_DEBUG"):
             raise
         reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
-        click.echo(f"bulkdelete: internal error ({reason}); rerun with BULKDELETE_DEBUG=1 for details", err=True)
+        console.error(f"internal error ({reason}); rerun with BULKDELETE_DEBUG=1 for details")
         sys.exit(EXIT_NOT_OK)
     sys.exit(report.exit_code)
 
@@ -182,5 +203,5 @@ def config_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        click.echo(f"bulkdelete: error: {exc}", err=True)
+        console.error(str(exc))
         sys.exit(EXIT_USAGE)

@@ -17,6 +17,7 @@ from bulkdelete.cli.common import apply, config_errors, delete_options, execute,
 from bulkdelete.cli.options import check_base_url, parse_ordering_id, required, secret_from
 from bulkdelete.errors import AbortRun, TransportError
 from bulkdelete.net.transport import HttpTransport
+from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
 from bulkdelete.rate.pacing import Pacer
@@ -169,10 +170,10 @@ def coveo_older_than(**params: Any) -> None:
     )
     if not params["yes"]:
         if not (sys.stdin.isatty() and sys.stderr.isatty()):
-            click.echo(f"bulkdelete: error: {question} Refusing without a terminal: pass --yes.", err=True)
+            console.error(f"{question} Refusing without a terminal: pass --yes.")
             sys.exit(EXIT_USAGE)
         if not click.confirm(question, default=False, err=True):
-            click.echo("bulkdelete: nothing sent.", err=True)
+            console.info("nothing sent.")
             sys.exit(EXIT_NOT_OK)
     call = {"call": "olderthan", "orderingId": ordering, "queueDelay": params["queue_delay"]}
     single_call(
@@ -217,7 +218,7 @@ def single_call(
     line = {**call, **outcome}
     if "error" in line:
         line["error"] = scrub(str(line["error"]), [settings.api_key])
-        click.echo(f"bulkdelete: {line['error']}", err=True)
+        console.error(str(line["error"]))
     sys.stdout.buffer.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     sys.stdout.flush()
     sys.exit(code)

@@ -16,6 +16,7 @@ import click
 
 from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_emulator
 from bulkdelete.input.reader import read_records
+from bulkdelete.output import console
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.secrets import Secret
@@ -83,12 +84,10 @@ def demo_command(rate: float, fail_rate: float, reset_rate: float, seed: int, ex
 
 
 async def _demo(documents: list[str], export: Path, rate: float, config: EmulatorConfig) -> int:
-    err = sys.stderr
     async with run_emulator(config, docs=documents) as emu:
-        print(
-            f"bulkdelete demo: emulator on {emu.base_url} holding {len(documents)} documents; "
-            f"deleting {export.name} with --delete-children --status REFRESH",
-            file=err,
+        console.info(
+            f"demo: emulator on {emu.base_url} holding {len(documents)} documents; "
+            f"deleting {export.name} with --delete-children --status REFRESH"
         )
         settings = CoveoSettings(emu.base_url, DEMO_ORG, DEMO_SOURCE, Secret("demo-key"), delete_children=True)
         options = RunOptions(
@@ -102,16 +101,14 @@ async def _demo(documents: list[str], export: Path, rate: float, config: Emulato
         left = set(emu.documents)
         stats = emu.stats()
     expected = expected_survivors(documents, export)
-    print(f"emulator: {len(left)} documents left, status history {stats.get('status_history')}", file=err)
+    console.info(f"demo: emulator: {len(left)} documents left, status history {stats.get('status_history')}")
     if left == expected:
-        print(
-            f"check: exactly the {len(expected)} documents that should survive are left ✓ "
-            f"(run exit status {report.exit_code}: the sample holds an invalid id on purpose)",
-            file=err,
+        console.info(
+            f"demo: check: exactly the {len(expected)} documents that should survive are left ✓ "
+            f"(run exit status {report.exit_code}: the sample holds an invalid id on purpose)"
         )
         return 0
-    print(
-        f"check FAILED: unexpectedly left {sorted(left - expected)}, wrongly deleted {sorted(expected - left)}",
-        file=err,
+    console.error(
+        f"demo: check FAILED: unexpectedly left {sorted(left - expected)}, wrongly deleted {sorted(expected - left)}"
     )
     return 1

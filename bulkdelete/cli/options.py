@@ -6,6 +6,7 @@ Every check raises ``ConfigError`` with a message that says what to do; all of t
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import time
@@ -34,18 +35,18 @@ def parse_rate(text: str) -> float | None:
     return rate
 
 
-def parse_duration(text: str) -> float:
-    """``90m``, ``2h``, ``1h30m``, ``45s``, ``500ms`` or a bare number of seconds → seconds."""
+def parse_duration(text: str, option: str = "--stop-after", *, allow_zero: bool = False) -> float:
+    """``90m``, ``2h``, ``1h30m``, ``45s``, ``500ms`` or a bare number of seconds → seconds (> 0, or >= 0)."""
     cleaned = text.strip().lower()
     try:
         seconds = float(cleaned)
     except ValueError:
         parts = _DURATION.findall(cleaned)
         if not parts or "".join(n + u for n, u in parts) != cleaned:
-            raise ConfigError(f"--stop-after must be a duration such as 90m, 2h or 1h30m (got {text!r})") from None
+            raise ConfigError(f"{option} must be a duration such as 90m, 2h or 1h30m (got {text!r})") from None
         seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
-    if seconds <= 0:
-        raise ConfigError(f"--stop-after must be > 0 (got {text!r})")
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ConfigError(f"{option} must be {'>= 0' if allow_zero else '> 0'} (got {text!r})")
     return seconds
 
 

@@ -12,6 +12,7 @@ import click
 from bulkdelete.emulator.config import DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, Quota, parse_quota
 from bulkdelete.emulator.runner import run_emulator
 from bulkdelete.emulator.store import read_doc_ids
+from bulkdelete.output import console
 
 
 class QuotaType(click.ParamType[Quota, Any]):
@@ -79,5 +80,5 @@ async def _serve(config: EmulatorConfig, docs: list[str]) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with run_emulator(config, docs) as emu:
-        click.echo(f"bulkdelete emulator listening on {emu.base_url} ({len(docs)} documents)", err=True)
+        console.info(f"emulator listening on {emu.base_url} ({len(docs)} documents)")
         await stop.wait()

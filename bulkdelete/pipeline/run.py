@@ -23,8 +23,9 @@ from bulkdelete.errors import AbortRun
 from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.input.reader import read_records
 from bulkdelete.net.transport import HttpTransport
+from bulkdelete.output.console import Console, LogFormat
 from bulkdelete.output.journal import load_ok_ids, prepare_for_append
-from bulkdelete.output.progress import Progress, wants_progress
+from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
@@ -68,6 +69,8 @@ class RunOptions:
     stop_after: float | None = None
     max_requests: int | None = None
     progress: bool | None = None
+    log_every: float = 30.0
+    log_format: LogFormat = "text"
     summary_path: str | None = None
     quiet: bool = False
     handle_signals: bool = True
@@ -178,27 +181,29 @@ async def run_deletion(
     ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``.
     """
     err = stderr if stderr is not None else sys.stderr
+    console = Console(err, options.log_format, options.secrets)
     done_ids = None
     if options.resume is not None:
         done_ids, info = load_ok_ids(options.resume)
         if not options.quiet:
-            print(f"bulkdelete: resuming: {info.ok_ids:,} ids already ok in {options.resume}", file=err)
+            console.info(f"resuming: {info.ok_ids:,} ids already ok in {options.resume}", ok_ids=info.ok_ids)
     stats = RunStats()
     # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
-    pacer = Pacer(options.rate if options.rate is not None else 10.0, clock=loop_clock(asyncio.get_running_loop()))
+    clock = loop_clock(asyncio.get_running_loop())
+    pacer = Pacer(options.rate if options.rate is not None else 10.0, clock=clock)
     adaptive = AdaptiveRate(pacer) if options.rate is None else None
-    progress = (
-        Progress(err, stats, options.inputs, current_rate=(lambda: pacer.rate) if adaptive else None)
-        if wants_progress(options.progress, err)
-        else None
-    )
+    progress, log = _progress(options, console, stats, pacer, adaptive is not None, clock)
     outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result)
     loop = asyncio.get_running_loop()
     started = loop.time()
     source = records if records is not None else chunks_in_thread(_reader(options, stdin))
+    if log is not None:
+        log.start()
     try:
-        end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, err, done_ids)
+        end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, console, done_ids)
     finally:
+        if log is not None:
+            await log.stop()
         outputs.close()
     exit_code = exit_code_for(end, stats)
     summary = build_summary(
@@ -207,8 +212,33 @@ async def run_deletion(
     if options.summary_path is not None:
         write_summary(options.summary_path, summary)
     if not options.quiet:
-        print(scrub(render_text(summary), options.secrets), file=err)
+        console.summary(summary, render_text(summary))
     return RunReport(summary, exit_code)
+
+
+def _progress(
+    options: RunOptions, console: Console, stats: RunStats, pacer: Pacer, auto: bool, clock: Callable[[], float]
+) -> tuple[Progress | None, ProgressLog | None]:
+    """A live bar on a terminal (never in JSON: every line must parse), else a line every ``--log-every``."""
+    if options.quiet:
+        return None, None
+    if not console.is_json and wants_progress(options.progress, console.stream):
+        bar = Progress(
+            console.stream, stats, options.inputs, current_rate=(lambda: pacer.rate) if auto else None, console=console
+        )
+        return bar, None
+    if options.log_every <= 0:
+        return None, None
+    log = ProgressLog(
+        console,
+        stats,
+        options.inputs,
+        every=options.log_every,
+        target=lambda: pacer.rate,
+        paused_s=lambda: pacer.paused_s,
+        clock=clock,
+    )
+    return None, log
 
 
 async def _drive(
@@ -220,7 +250,7 @@ async def _drive(
     adaptive: AdaptiveRate | None,
     stats: RunStats,
     outputs: _Outputs,
-    err: IO[str],
+    console: Console,
     done_ids: SeenIds | None,
 ) -> RunEnd:
     connector = aiohttp.TCPConnector(limit=options.concurrency + 2, ttl_dns_cache=300)
@@ -238,7 +268,7 @@ async def _drive(
         )
         outputs.engine = engine
         run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options))
-        with _signals(engine, run_task, outputs.flush, options, err), _deadline(engine, options.stop_after):
+        with _signals(engine, run_task, outputs.flush, options, console), _deadline(engine, options.stop_after):
             try:
                 return await run_task
             except asyncio.CancelledError:
@@ -247,7 +277,7 @@ async def _drive(
                 return RunEnd(StopReason.INTERRUPTED, "in-flight requests cancelled after the grace period", 0)
             finally:
                 if hooks is not None and not options.dry_run:
-                    await _after(hooks, transport, options, err)
+                    await _after(hooks, transport, options, console)
 
 
 async def _engine_run(
@@ -265,11 +295,11 @@ async def _engine_run(
     return await engine.run(source)
 
 
-async def _after(hooks: RunHooks, transport: HttpTransport, options: RunOptions, err: IO[str]) -> None:
+async def _after(hooks: RunHooks, transport: HttpTransport, options: RunOptions, console: Console) -> None:
     try:
         await asyncio.wait_for(hooks.after(transport), timeout=max(options.timeout, 5.0))
     except Exception as exc:  # AbortRun, a timeout, anything: reported, never raised: the run's outcome stands
-        print(f"bulkdelete: warning: {scrub(str(exc) or type(exc).__name__, options.secrets)}", file=err)
+        console.warning(str(exc) or type(exc).__name__)
 
 
 @contextlib.contextmanager
@@ -288,7 +318,11 @@ def _deadline(engine: Engine, stop_after: float | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals(
-    engine: Engine, run_task: asyncio.Future[RunEnd], flush: Callable[[], None], options: RunOptions, err: IO[str]
+    engine: Engine,
+    run_task: asyncio.Future[RunEnd],
+    flush: Callable[[], None],
+    options: RunOptions,
+    console: Console,
 ) -> Iterator[None]:
     """First SIGINT/SIGTERM: stop gracefully, cancel in-flight after ``grace_s``. Second: flush and exit now."""
     if not options.handle_signals:
@@ -303,10 +337,10 @@ def _signals(
         if len(received) > 1:
             flush()
             os._exit(EXIT_INTERRUPTED)
-        print(
-            f"\nbulkdelete: {signal.Signals(signum).name}: finishing in-flight requests "
-            f"(up to {grace_s:g} s; again to quit at once)",
-            file=err,
+        console.end_terminal_line()  # the terminal echoed ^C: start on a fresh line
+        console.info(
+            f"{signal.Signals(signum).name}: finishing in-flight requests (up to {grace_s:g} s; again to quit at once)",
+            signal=signal.Signals(signum).name,
         )
         engine.stop(StopReason.INTERRUPTED, f"{signal.Signals(signum).name} received")
         loop.call_later(grace_s, run_task.cancel)

@@ -52,7 +52,7 @@ async def test_serves_until_a_signal_then_exits_zero_quietly(tmp_path: Path, sig
     assert proc.stderr is not None
     try:
         line = (await asyncio.wait_for(proc.stderr.readline(), timeout=20)).decode()
-        assert line.startswith("bulkdelete emulator listening on http://127.0.0.1:")
+        assert line.startswith("bulkdelete: emulator listening on http://127.0.0.1:")
         assert "(2 documents)" in line
         assert "s3cret" not in line
         base_url = line.split(" on ", 1)[1].split(" ", 1)[0]
