@@ -6,7 +6,9 @@ and records every request's start time; it enforces a strict sliding-window quot
 seconds with 64 concurrent workers through an ``aiohttp.ClientSession``, paced by, in turn:
 
 * ``Pacer(R)`` (bulkdelete.rate.pacing);
-* ``AsyncLimiter(R, 1)``, ``AsyncLimiter(1, 1/R)`` and ``AsyncLimiter(2, 2/R')`` (aiolimiter, for contrast);
+* ``AsyncLimiter(R, 1)``, ``AsyncLimiter(1, 1/R)`` and ``AsyncLimiter(2, 2/R')`` (aiolimiter: a bucket of 2 at a
+  2% margin, the candidate SPEC §6 names), and ``AsyncLimiter(c, c/R')`` with the Pacer's own fractional capacity
+  ``c = 1 + tolerance·R'`` (1.1 at R=10, 2 from R=100 on);
 
 and then, with ``--auto``, ``AdaptiveRate`` (``--rate auto``) against an undisclosed quota, handling 429s as
 the engine does (a global pause of the backoff). Only 127.0.0.1 is used.
@@ -79,6 +81,14 @@ def serve(port: int) -> None:
 # -- client --
 
 Acquire = Callable[[], Awaitable[None]]
+# --limiters keys → the names in the table.
+LIMITERS = {
+    "pacer": "Pacer(R)",
+    "burst": "AsyncLimiter(R, 1)",
+    "one": "AsyncLimiter(1, 1/R)",
+    "two": "AsyncLimiter(2, 2/R')",
+    "fraction": "AsyncLimiter(c, c/R')",
+}
 
 
 def max_in_window(times: list[float], width: float) -> int:
@@ -140,6 +150,11 @@ def paced_by(name: str, rate: float) -> Callable[[], tuple[Acquire, Any]]:
             return AsyncLimiter(rate, 1).acquire, lambda _status: None
         if name == "AsyncLimiter(1, 1/R)":
             return AsyncLimiter(1, 1 / rate).acquire, lambda _status: None
+        if name == "AsyncLimiter(c, c/R')":
+            # The Pacer's tolerance (rate/pacing.py): one slot, capped at margin/(1-margin)/2 s = 10.2 ms.
+            interval = 1 / (rate * 0.98)
+            capacity = 1 + min(interval, 0.02 / 0.98 / 2) / interval
+            return AsyncLimiter(capacity, capacity / (rate * 0.98)).acquire, lambda _status: None
         bucket2 = AsyncLimiter(2, 2 / (rate * 0.98))
         return bucket2.acquire, lambda _status: None
 
@@ -191,14 +206,14 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("benchmark server did not start")
 
 
-async def main(rates: list[int], duration: float, auto: bool) -> None:
+async def main(rates: list[int], duration: float, auto: bool, limiters: list[str]) -> None:
     port = free_port()
     server = start_server(port)
     base = f"http://{HOST}:{port}"
     rows = []
     try:
         for rate in rates:
-            for name in ("Pacer(R)", "AsyncLimiter(R, 1)", "AsyncLimiter(1, 1/R)", "AsyncLimiter(2, 2/R')"):
+            for name in limiters:
                 result = await measure(base, rate, duration, paced_by(name, rate))
                 achieved = result["accepted"] / duration / rate
                 figures = (result["throttled"], result["max_1s"], result["first_1s"], result["max_0.1s"])
@@ -228,6 +243,11 @@ if __name__ == "__main__":
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run (default 10)")
     parser.add_argument("--rates", default="10,100,1000", help="comma-separated R values (default 10,100,1000)")
+    parser.add_argument(
+        "--limiters",
+        default=",".join(LIMITERS),
+        help="comma-separated keys: " + ", ".join(f"{key} = {name}" for key, name in LIMITERS.items()),
+    )
     parser.add_argument("--auto", action="store_true", help="also run --rate auto against Q = each R but the first")
     args = parser.parse_args()
     if args.serve:
@@ -235,4 +255,8 @@ if __name__ == "__main__":
     else:
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
             os.sched_setaffinity(0, {1})  # the client on the other CPU than the server
-        asyncio.run(main([int(r) for r in args.rates.split(",")], args.duration, args.auto))
+        keys = [key.strip() for key in args.limiters.split(",") if key.strip()]
+        if unknown := set(keys) - set(LIMITERS):
+            parser.error(f"unknown limiters: {sorted(unknown)}")
+        chosen = [LIMITERS[key] for key in keys]
+        asyncio.run(main([int(r) for r in args.rates.split(",")], args.duration, args.auto, chosen))

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bulkdelete._version import __version__
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from tests.conftest import ORG, SOURCE, cli_env, coveo_args, run_cli, write_ids
 
@@ -127,9 +128,10 @@ async def test_help_states_defaults_and_examples() -> None:
         assert expected in text
 
 
-async def test_python_m_and_version() -> None:
-    done = await run_cli("--version")
-    assert done.code == 0 and b"bulkdelete" in done.stdout
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+async def test_python_m_and_version(flag: str) -> None:
+    done = await run_cli(flag)
+    assert done.code == 0 and done.stdout.decode().strip() == f"bulkdelete, version {__version__}"
 
 
 async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors() -> None:

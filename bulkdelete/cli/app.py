@@ -36,7 +36,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="bulkdelete")
+@click.version_option(__version__, "-V", "--version", prog_name="bulkdelete")
 def cli() -> None:
     """Delete very large numbers of documents from the Coveo Push API and the Velt REST API.
 
