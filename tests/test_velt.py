@@ -123,14 +123,14 @@ async def test_a_rejected_key_aborts_the_run_with_exit_3(tmp_path: Path) -> None
 
 
 async def test_invalid_argument_is_final_with_the_api_message(tmp_path: Path) -> None:
-    ids = write_ids(tmp_path / "ids.txt", [f"doc-{n}" for n in range(40)])
-    async with run_emulator(EmulatorConfig(max_ids=30), docs=[]) as emu:
-        results, _, code = await collect(target(emu.base_url, batch_size=40), options([ids]))
+    ids = write_ids(tmp_path / "ids.txt", [f"doc-{n}" for n in range(20)])
+    async with run_emulator(EmulatorConfig(max_ids=10), docs=[]) as emu:
+        results, _, code = await collect(target(emu.base_url, batch_size=20), options([ids]))
         assert emu.stats()["requests"] == 1
     assert code == 1
     assert {(r.outcome.value, r.status, r.attempts) for r in results} == {("failed", 400, 1)}
     assert results[0].error is not None
-    assert results[0].error.startswith("400 INVALID_ARGUMENT: At most 30 documentIds")
+    assert results[0].error.startswith("400 INVALID_ARGUMENT: At most 10 documentIds")
 
 
 # -- the classifier, on answer shapes the emulator never sends -----------------------------------------------

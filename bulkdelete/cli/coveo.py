@@ -56,6 +56,7 @@ def coveo_settings(params: dict[str, Any]) -> CoveoSettings:
         source=required(params.get("source"), "--source", "COVEO_SOURCE_ID"),
         api_key=secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the Coveo API key"),
         delete_children=bool(params.get("delete_children")),
+        allow_site_children=bool(params.get("allow_site_children")),
     )
 
 
@@ -83,7 +84,16 @@ Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent), 3 aborted, 1
 @coveo.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="50")
 @source_options
-@click.option("--delete-children", is_flag=True, help="Also delete every item whose id starts with <id>/.")
+@click.option(
+    "--delete-children",
+    is_flag=True,
+    help="Also delete every item whose id starts with <id>/. A whole-site id (no path beyond /) is then 'invalid'.",
+)
+@click.option(
+    "--allow-site-children",
+    is_flag=True,
+    help="With --delete-children, accept whole-site ids (e.g. https://www.example.com/): every item of the site goes.",
+)
 @click.option("--ordering-id", metavar="INT|now", help="orderingId (epoch ms) sent with every delete.")
 @click.option("--allow-future-ordering-id", is_flag=True, help="Allow an orderingId > 5 min ahead of the clock.")
 @click.option(
@@ -115,7 +125,14 @@ def coveo_delete(**params: Any) -> None:
     with config_errors():
         options = run_options(params)
         if options.dry_run:  # nothing is sent: no credentials needed
-            settings = CoveoSettings("http://127.0.0.1", "-", "-", Secret(""), params["delete_children"])
+            settings = CoveoSettings(
+                "http://127.0.0.1",
+                "-",
+                "-",
+                Secret(""),
+                params["delete_children"],
+                allow_site_children=params["allow_site_children"],
+            )
         else:
             settings = coveo_settings(params)
         if params["ordering_id"] is not None:
@@ -173,8 +190,8 @@ def coveo_older_than(**params: Any) -> None:
             console.error(f"{question} Refusing without a terminal: pass --yes.")
             sys.exit(EXIT_USAGE)
         if not click.confirm(question, default=False, err=True):
-            console.info("nothing sent.")
-            sys.exit(EXIT_NOT_OK)
+            console.info("declined: nothing sent.")
+            sys.exit(EXIT_USAGE)
     call = {"call": "olderthan", "orderingId": ordering, "queueDelay": params["queue_delay"]}
     single_call(
         settings, params["timeout"], call, lambda t: delete_older_than(t, settings, ordering, params["queue_delay"])

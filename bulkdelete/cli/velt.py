@@ -40,7 +40,7 @@ DELETE_EPILOG = """\b
 Examples:
   export VELT_API_KEY=… VELT_AUTH_TOKEN=… VELT_ORGANIZATION_ID=my-org
   jq -r .documentId export.jsonl | bulkdelete velt delete - > results.jsonl
-  bulkdelete velt delete --resume journal.jsonl --batch-size 50 --rate 2 doc-ids.txt.gz
+  bulkdelete velt delete --resume journal.jsonl --batch-size 20 --rate 2 doc-ids.txt.gz
   bulkdelete velt delete --base-url http://127.0.0.1:8787 --org o ids.txt   # the emulator
 """
 
@@ -54,7 +54,7 @@ Examples:
     default=DEFAULT_BATCH_SIZE,
     show_default=True,
     metavar="N",
-    help="Document ids per request.",
+    help=f"Document ids per request (the API refuses more than {MAX_BATCH_SIZE}).",
 )
 @click.option(
     "--api-version",

@@ -8,6 +8,7 @@ daily item quota: retrying cannot help, so the run aborts, as it does on 401/403
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -53,6 +54,12 @@ class CoveoSettings:
     api_key: Secret
     delete_children: bool = False
     ordering_id: int | None = None
+    allow_site_children: bool = False
+
+    @property
+    def guards_sites(self) -> bool:
+        """Whether a whole-site id must be refused: ``deleteChildren`` would take every item of the site with it."""
+        return self.delete_children and not self.allow_site_children
 
     @property
     def org_url(self) -> str:
@@ -107,10 +114,32 @@ def classify(reply: Reply, *, ok: Outcome = Outcome.ACCEPTED, batch: str | None 
 
 
 _NOT_A_URI = "not a URI (<scheme>://…): Coveo document ids are URIs"
+WHOLE_SITE = (
+    "a whole site (no path beyond /): with --delete-children it would delete every item of that site;"
+    " pass --allow-site-children if that is meant"
+)
+_AUTHORITY_END = re.compile(r"[/?#]")
 
 
-def validate_document_id(record_id: str) -> str | None:
-    return None if looks_like_uri(record_id) else _NOT_A_URI
+def validate_document_id(record_id: str, *, guard_sites: bool = False) -> str | None:
+    """Why ``record_id`` cannot be sent to Coveo, or None. ``guard_sites``: refuse whole-site ids too."""
+    if not looks_like_uri(record_id):
+        return _NOT_A_URI
+    if guard_sites and is_whole_site(record_id):
+        return WHOLE_SITE
+    return None
+
+
+def is_whole_site(uri: str) -> bool:
+    """True when ``uri`` (``<scheme>://<rest>``) has nothing but slashes after its authority.
+
+    ``https://www.example.com``, ``https://www.example.com/``, ``file:///``: under ``deleteChildren`` Coveo
+    deletes every id starting with ``<id>/``, which is every item of that site (or share, or file system).
+    A query or fragment after the authority (``https://x.com/?p=1``) narrows the prefix: not a whole site.
+    """
+    rest = uri[uri.index("://") + 3 :]
+    match = _AUTHORITY_END.search(rest)
+    return match is None or not rest[match.start() :].strip("/")
 
 
 class CoveoItemTarget:
@@ -122,6 +151,7 @@ class CoveoItemTarget:
 
     def __init__(self, settings: CoveoSettings) -> None:
         self.settings = settings
+        self._guard_sites = settings.guards_sites
         # Immutable, and already the type aiohttp works in: a plain dict would be copied into one per request.
         self._headers = CIMultiDictProxy(CIMultiDict(settings.auth_headers()))
         # Built once: per record only the quoted id changes. quote(safe="") encodes ? & # + % and spaces.
@@ -134,7 +164,7 @@ class CoveoItemTarget:
         return f"<CoveoItemTarget source={self.settings.source!r} children={self.settings.delete_children}>"
 
     def validate(self, record_id: str) -> str | None:
-        return validate_document_id(record_id)
+        return validate_document_id(record_id, guard_sites=self._guard_sites)
 
     def record_bytes(self, record_id: str) -> int:
         return len(record_id)

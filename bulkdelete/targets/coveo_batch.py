@@ -67,6 +67,7 @@ class CoveoBatchTarget:
         if not _ENVELOPE + 64 <= batch_bytes <= MAX_BATCH_BYTES:
             raise ValueError(f"batch_bytes must be {_ENVELOPE + 64}..{MAX_BATCH_BYTES} (got {batch_bytes})")
         self.settings = settings
+        self._guard_sites = settings.guards_sites
         self.max_payload_bytes = batch_bytes
         # The engine sums record_bytes; the envelope is ours to subtract so the payload never exceeds the cap.
         self.batch_bytes: int | None = batch_bytes - _ENVELOPE
@@ -84,7 +85,7 @@ class CoveoBatchTarget:
         )
 
     def validate(self, record_id: str) -> str | None:
-        return validate_document_id(record_id)
+        return validate_document_id(record_id, guard_sites=self._guard_sites)
 
     def record_bytes(self, record_id: str) -> int:
         """Exact bytes this id's entry adds to the payload, its comma included."""

@@ -31,7 +31,7 @@ from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 DEFAULT_BASE_URL = "https://api.velt.dev"
 API_VERSIONS = ("v1", "v2")
 DEFAULT_BATCH_SIZE = 30
-MAX_BATCH_SIZE = 1000
+MAX_BATCH_SIZE = 30  # the API answers 400 INVALID_ARGUMENT past 30 ids
 # Velt runs on Google Cloud Functions (gRPC status names, 10 MB request cap): stay far below it.
 MAX_BATCH_BYTES = 1_000_000
 
@@ -44,7 +44,7 @@ _MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VeltSettings:
-    """Where and how to reach one Velt organization. ``batch_size`` is ids per request (1..1000)."""
+    """Where and how to reach one Velt organization. ``batch_size`` is ids per request (1..30)."""
 
     base_url: str = DEFAULT_BASE_URL
     organization_id: str
