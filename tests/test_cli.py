@@ -137,10 +137,11 @@ async def test_python_m_and_version(flag: str) -> None:
 async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors() -> None:
     done = await run_cli("demo", "--rate", "0")
     assert done.code == 0, done.stderr
-    assert "exactly the 24 documents that should survive are left" in done.stderr
+    assert "exactly the 25 documents that should survive are left" in done.stderr
     assert "['REFRESH', 'IDLE']" in done.stderr
     outcomes = [line["outcome"] for line in done.lines]
-    assert outcomes.count("accepted") == 38 and outcomes.count("invalid") == 1 and outcomes.count("duplicate") == 1
+    # 2 invalid: a non-URI, and the home page https://www.example.com/ (a whole site under --delete-children).
+    assert outcomes.count("accepted") == 37 and outcomes.count("invalid") == 2 and outcomes.count("duplicate") == 1
 
 
 async def test_an_unreadable_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
