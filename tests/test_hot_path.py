@@ -11,20 +11,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
-from bulkdelete.net.transport import UrlPrefix
 from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import Outcome, Record, Result, fast_new
-from bulkdelete.targets.coveo import quote_id
+from bulkdelete.targets.urls import UrlPrefix, quote_path_segment, quote_query_value
 
 
-def test_quote_id_equals_quote_on_every_ascii_character() -> None:
+def test_quote_query_value_equals_quote_on_every_ascii_character() -> None:
     for code in range(128):
-        assert quote_id(chr(code)) == quote(chr(code), safe=""), repr(chr(code))
+        assert quote_query_value(chr(code)) == quote(chr(code), safe=""), repr(chr(code))
 
 
 @given(st.text())
-def test_quote_id_equals_quote_on_any_text(text: str) -> None:
-    assert quote_id(text) == quote(text, safe="")
+def test_quote_query_value_equals_quote_on_any_text(text: str) -> None:
+    assert quote_query_value(text) == quote(text, safe="")
+
+
+@given(st.text())
+def test_quote_path_segment_equals_quote_but_for_dot_segments(text: str) -> None:
+    expected = "%2E" * len(text) if text in (".", "..") else quote(text, safe="")
+    assert quote_path_segment(text) == expected
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bulkdelete.input.reader import looks_like_uri
-from bulkdelete.net.transport import UrlPrefix
-from bulkdelete.rate.backoff import parse_retry_after
-from bulkdelete.records import Outcome, Record, fast_new
+from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
+from bulkdelete.targets.answers import Answer, answer_kind, error_fields, error_text, verdict_for
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
+from bulkdelete.targets.urls import UrlPrefix, quote_query_value
 
 REGIONS = {
     "us": "https://api.cloud.coveo.com",
@@ -32,16 +31,6 @@ REGIONS = {
 }
 STATUSES = ("REBUILD", "REFRESH", "INCREMENTAL", "IDLE")
 _FATAL_CODES = frozenset({"TOO_MANY_DOCUMENTS_DAILY", "ORGANIZATION_IS_PAUSED"})
-# ``quote(text, safe="")`` for ASCII text as one ``str.translate`` (C, no per-byte Python call): 3.7x faster. The
-# table maps every ASCII code, unreserved ones to themselves: a code missing from it would cost a KeyError raised
-# and cleared inside ``translate`` (that alone doubled the cost).
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-_QUOTE_ASCII = {code: chr(code) if chr(code) in _UNRESERVED else f"%{code:02X}" for code in range(128)}
-
-
-def quote_id(text: str) -> str:
-    """Exactly ``urllib.parse.quote(text, safe="")``: every byte but ``A-Za-z0-9_.-~`` percent-encoded (UTF-8)."""
-    return text.translate(_QUOTE_ASCII) if text.isascii() else quote(text, safe="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,43 +63,24 @@ class CoveoSettings:
 
 
 def describe_error(reply: Reply) -> tuple[str | None, str]:
-    """``(errorCode, short text)`` of a Coveo error answer; the text names the X-Request-ID when given."""
-    code: str | None = None
-    message = ""
-    try:
-        doc = orjson.loads(reply.body) if reply.body else None
-    except orjson.JSONDecodeError:
-        doc = None
-    if isinstance(doc, dict):
-        raw_code = doc.get("errorCode") or doc.get("type") or doc.get("code")
-        code = str(raw_code) if raw_code else None
-        message = str(doc.get("message") or "")
-    elif reply.body:
-        message = reply.body[:200].decode("utf-8", "replace")
-    text = f"{reply.status} {code or 'HTTP error'}"
-    if message:
-        text += f": {message[:200]}"
-    if reply.request_id:
-        text += f" (X-Request-ID {reply.request_id})"
-    return code, text
+    """``(errorCode, short text)`` of a Coveo error answer; the text names the X-Request-ID when given.
+
+    Coveo's error body is ``{"statusCode","errorCode","message"}`` (``type`` or ``code`` in some older answers).
+    """
+    code, message = error_fields(reply.body)
+    return code, error_text(reply.status, code, message, reply.request_id)
 
 
 def classify(reply: Reply, *, ok: Outcome = Outcome.ACCEPTED, batch: str | None = None) -> Verdict:
-    """What one Push API answer means for the records it carried."""
-    status, _, _, latency = reply
-    if 200 <= status < 300:  # the common case, once per record: built as a tuple, without the generated __new__
-        return fast_new(Verdict, (Action.DONE, ok, status, None, latency, batch, False, None))
+    """What one Push API answer means for the records it carried: the shared classification (``answers``), plus
+    the two error codes that no retry can fix and that would fail every record after them: the daily item quota
+    (a 429 that must not be retried) and a paused organization."""
+    status = reply.status
+    if 200 <= status < 300:  # the common case, once per record: no body to read
+        return Verdict(Action.DONE, ok, status, None, reply.latency_ms, batch)
     code, text = describe_error(reply)
-    if status in (401, 403) or code in _FATAL_CODES:
-        return Verdict(Action.ABORT, status=status, error=text, latency_ms=latency, batch=batch)
-    if status == 429:
-        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
-        return Verdict(
-            Action.RETRY, status=status, error=text, latency_ms=latency, throttled=True, retry_after=retry_after
-        )
-    if status == 408 or status >= 500:
-        return Verdict(Action.RETRY, status=status, error=text, latency_ms=latency, batch=batch)
-    return Verdict(Action.DONE, Outcome.FAILED, status, text, latency, batch)
+    kind = Answer.FATAL if code in _FATAL_CODES else answer_kind(status)
+    return verdict_for(kind, reply, ok=ok, error=text, batch=batch)
 
 
 _NOT_A_URI = "not a URI (<scheme>://…): Coveo document ids are URIs"
@@ -154,7 +124,7 @@ class CoveoItemTarget:
         self._guard_sites = settings.guards_sites
         # Immutable, and already the type aiohttp works in: a plain dict would be copied into one per request.
         self._headers = CIMultiDictProxy(CIMultiDict(settings.auth_headers()))
-        # Built once: per record only the quoted id changes. quote(safe="") encodes ? & # + % and spaces.
+        # Built once: per record only the quoted id changes (? & # + % and spaces encoded).
         self._documents = UrlPrefix(f"{settings.source_url}/documents")
         self._suffix = f"&deleteChildren={'true' if settings.delete_children else 'false'}"
         if settings.ordering_id is not None:
@@ -171,6 +141,6 @@ class CoveoItemTarget:
 
     async def send(self, transport: Transport, records: Sequence[Record]) -> Sequence[Verdict]:
         (record,) = records
-        url = self._documents.with_query(f"documentId={quote_id(record.id)}{self._suffix}")
+        url = self._documents.with_query(f"documentId={quote_query_value(record.id)}{self._suffix}")
         reply = await transport.request("DELETE", url, headers=self._headers)
         return [classify(reply)]

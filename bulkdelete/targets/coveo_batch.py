@@ -25,13 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
 from bulkdelete.records import Outcome, Record
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 from bulkdelete.targets.coveo import CoveoSettings, classify, describe_error, validate_document_id
+from bulkdelete.targets.urls import quote_query_value
 
 DEFAULT_BATCH_BYTES = 5 * 1024 * 1024
 MAX_BATCH_BYTES = 256_000_000
@@ -108,7 +108,7 @@ class CoveoBatchTarget:
         uploaded = await transport.request("PUT", upload_uri, headers=required_headers, data=payload)
         if not 200 <= uploaded.status < 300:
             return upload_verdict(uploaded, len(payload))
-        push_url = f"{self._batch_url}{quote(file_id, safe='')}{self._push_suffix}"
+        push_url = f"{self._batch_url}{quote_query_value(file_id)}{self._push_suffix}"
         pushed = await transport.request("PUT", push_url, headers=self._headers)
         return classify(pushed, ok=Outcome.BATCHED, batch=file_id)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from bulkdelete.rate.backoff import parse_retry_after
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret, scrub
+from bulkdelete.targets.answers import Answer, answer_kind, error_text, verdict_for
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 
 DEFAULT_BASE_URL = "https://api.velt.dev"
@@ -35,11 +35,18 @@ MAX_BATCH_SIZE = 30  # the API answers 400 INVALID_ARGUMENT past 30 ids
 # Velt runs on Google Cloud Functions (gRPC status names, 10 MB request cap): stay far below it.
 MAX_BATCH_BYTES = 1_000_000
 
-_THROTTLE = frozenset({"RESOURCE_EXHAUSTED"})
-_FATAL = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
-_TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "ABORTED"})
+# Velt's whole-request status names (gRPC's) that say more than the HTTP code they come with.
+_NAMED_KINDS = {
+    "RESOURCE_EXHAUSTED": Answer.THROTTLED,
+    "UNAUTHENTICATED": Answer.FATAL,
+    "PERMISSION_DENIED": Answer.FATAL,
+    "UNAVAILABLE": Answer.TRANSIENT,
+    "DEADLINE_EXCEEDED": Answer.TRANSIENT,
+    "INTERNAL": Answer.TRANSIENT,
+    "ABORTED": Answer.TRANSIENT,
+}
+_PRECEDENCE = (Answer.THROTTLED, Answer.FATAL, Answer.TRANSIENT, Answer.FINAL)
 _NOT_FOUND_CODES = frozenset({"not-found", "not_found", "NOT_FOUND"})
-_MAX_TEXT = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,40 +170,28 @@ def _id_verdict(entry: Any, reply: Reply) -> Verdict:
     if code in _NOT_FOUND_CODES:
         return Verdict(Action.DONE, Outcome.NOT_FOUND, status, latency_ms=latency)
     # "internal" and any code we do not know: this id failed this time only; the attempt cap bounds retries.
-    error = _text(status, str(code) if code else "failed", message)
+    error = error_text(status, str(code) if code else "failed", message)
     return Verdict(Action.RETRY, status=status, error=error, latency_ms=latency)
 
 
 def _request_verdict(reply: Reply, doc: Any) -> Verdict:
-    """What a whole-request answer (no per-id entries) means for every id it carried."""
-    status, latency = reply.status, reply.latency_ms
+    """What a whole-request answer (no per-id entries) means for every id it carried.
+
+    The shared classification of its HTTP status, and Velt's status name in the body where it says more
+    (``RESOURCE_EXHAUSTED`` throttles whatever the code); of a status and a name that disagree, the first of
+    ``_PRECEDENCE`` wins. A 2xx lands here only when its body was unreadable: nothing says what happened, and a
+    delete is idempotent, so it is retried.
+    """
+    status = reply.status
     error = doc.get("error") if isinstance(doc, dict) else None
     name = str(error.get("status") or "") if isinstance(error, dict) else ""
     message = str(error.get("message") or "") if isinstance(error, dict) else ""
     if doc is None and reply.body:
         message = "unreadable answer: " + reply.body[:80].decode("utf-8", "replace")
-    text = _text(status, name or "HTTP error", message)
-    if name in _THROTTLE or status == 429:
-        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
-        return Verdict(
-            Action.RETRY,
-            status=status,
-            error=text,
-            latency_ms=latency,
-            throttled=True,
-            retry_after=retry_after,
-        )
-    if name in _FATAL or status in (401, 403):
-        return Verdict(Action.ABORT, status=status, error=text, latency_ms=latency)
-    # A 2xx lands here only when its body was unreadable: nothing says what happened; a delete is idempotent.
-    if name in _TRANSIENT or status == 408 or status >= 500 or status < 400:
-        return Verdict(Action.RETRY, status=status, error=text, latency_ms=latency)
-    return Verdict(Action.DONE, Outcome.FAILED, status, text, latency)
-
-
-def _text(status: int, code: str, message: str) -> str:
-    text = f"{status} {code}"
-    return f"{text}: {message[:_MAX_TEXT]}" if message else text
+    by_status = answer_kind(status)
+    kinds = {Answer.TRANSIENT if by_status is Answer.SUCCESS else by_status, _NAMED_KINDS.get(name, Answer.FINAL)}
+    kind = next(k for k in _PRECEDENCE if k in kinds)
+    return verdict_for(kind, reply, error=error_text(status, name or "HTTP error", message))
 
 
 def _scrubbed(verdict: Verdict, secrets: Sequence[Secret]) -> Verdict:
