@@ -188,6 +188,9 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
         console.info("reading ids from the terminal, one per line; end with Ctrl-D")
     try:
         report = asyncio.run(run_deletion(target, options, hooks=hooks))
+    except ConfigError as exc:  # found once the run starts, before anything is sent (e.g. the journal is locked)
+        console.error(str(exc))
+        sys.exit(EXIT_USAGE)
     except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
         if os.environ.get("BULKDELETE_DEBUG"):
             raise

@@ -25,6 +25,7 @@ from bulkdelete.input.reader import read_records
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat
 from bulkdelete.output.journal import load_ok_ids, prepare_for_append
+from bulkdelete.output.journal_lock import journal_locked
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
@@ -178,8 +179,23 @@ async def run_deletion(
 ) -> RunReport:
     """Run one deletion to its end and report it.
 
-    ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``.
+    ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``. The ``--resume``
+    journal is locked from before it is read until the run ends: a second run on it raises ``ConfigError``.
     """
+    with journal_locked(options.resume):
+        return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result)
+
+
+async def _run_deletion(
+    target: Target,
+    options: RunOptions,
+    hooks: RunHooks | None,
+    records: AsyncIterable[Sequence[Record]] | None,
+    stdin: BinaryIO | None,
+    stdout: BinaryIO | None,
+    stderr: IO[str] | None,
+    on_result: Callable[[Result], None] | None,
+) -> RunReport:
     err = stderr if stderr is not None else sys.stderr
     console = Console(err, options.log_format, options.secrets)
     done_ids = None
