@@ -3,6 +3,8 @@
     BulkDeleteError              base of everything below
     ├── ConfigError              bad flag, missing credential, refused orderingId: nothing was sent (exit 2)
     ├── AbortRun                 a fatal API answer (401/403, daily quota) or --max-errors: stop sending (exit 3)
+    │   ├── UntrustedCertificate a TLS certificate did not verify: a run-wide refusal, nothing retried
+    │   └── ProxyRefused         the proxy refused the request (407: credentials): a run-wide refusal
     └── TransportError           no HTTP answer: connection refused/reset, timeout (retryable)
         └── ConnectError         the connection could not even be opened (refused, no route, DNS)
 
@@ -37,3 +39,11 @@ class TransportError(BulkDeleteError):
 
 class ConnectError(TransportError):
     """No connection could be opened. Retryable, but a run that never reached the API stops (wrong URL, API down)."""
+
+
+class UntrustedCertificate(AbortRun):
+    """A TLS certificate did not verify. Every request would fail alike: stop at once, retry nothing (exit 3)."""
+
+
+class ProxyRefused(AbortRun):
+    """The proxy itself refused the request (407 Proxy Authentication Required, 403 to CONNECT): stop (exit 3)."""

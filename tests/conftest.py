@@ -52,8 +52,19 @@ class Completed:
         return [orjson.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
 
+# What the machine's environment may hold that would change a run: every test sets these itself.
+NETWORK_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+
+
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVEO_", "VELT_"))}
+    """The environment of a CLI run: the machine's, without credentials, proxies, extra CAs and BULKDELETE_ defaults."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COVEO_", "VELT_", "BULKDELETE_"))
+        and not k.lower().endswith("_proxy")
+        and k not in NETWORK_VARIABLES
+    }
     env.update({"COVEO_API_KEY": KEY, "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})
     return env

@@ -14,6 +14,7 @@ import click
 
 from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.errors import ConfigError
+from bulkdelete.net.session import Network
 from bulkdelete.output import console
 from bulkdelete.output.console import LOG_FORMATS
 from bulkdelete.output.summary import EXIT_NOT_OK, EXIT_USAGE
@@ -36,6 +37,30 @@ def apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
         return func
 
     return decorate
+
+
+network_options = apply(
+    [
+        click.option(
+            "--proxy",
+            metavar="URL",
+            help="HTTP(S) proxy for every request, e.g. http://user:pass@proxy:3128; '' for none  "
+            "[default: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY, with NO_PROXY honoured, as curl and pip do].",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="Extra trusted CA certificates (PEM), added to the operating system's store; SSL_CERT_FILE and "
+            "REQUESTS_CA_BUNDLE are read too. Certificate verification cannot be turned off.",
+        ),
+    ]
+)
+
+
+def network_from(params: dict[str, Any]) -> Network:
+    """TLS trust and proxies from ``--proxy``/``--ca-bundle`` and the environment; raises ``ConfigError``."""
+    return Network.from_env(params.get("proxy"), params.get("ca_bundle"))
 
 
 def delete_options(default_rate: str) -> Callable[[F], F]:
@@ -143,6 +168,7 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 help="Write the run summary as JSON to FILE.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="No human summary on stderr."),
+            network_options,
         ]
     )
 
@@ -151,6 +177,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
     """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value."""
     console.configure(fmt=params["log_format"])  # before any check, so that its error is in the chosen format too
     max_errors, max_error_percent = parse_max_errors(params["max_errors"]) if params["max_errors"] else (None, None)
+    network = network_from(params)
     return RunOptions(
         inputs=tuple(params["files"]),
         fmt=params["fmt"],
@@ -173,7 +200,8 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         summary_path=check_writable(params["summary_path"], "--summary"),
         quiet=params["quiet"],
         backoff=BackoffPolicy(),
-        secrets=secrets,
+        secrets=secrets + network.secrets,
+        network=network,
     )
 
 

@@ -9,13 +9,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import click
 import orjson
 
-from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
+from bulkdelete.cli.common import (
+    apply,
+    config_errors,
+    delete_options,
+    execute,
+    network_from,
+    network_options,
+    replace,
+    run_options,
+)
 from bulkdelete.cli.options import check_base_url, parse_ordering_id, required, secret_from
-from bulkdelete.errors import AbortRun, TransportError
+from bulkdelete.errors import AbortRun, ProxyRefused, TransportError, UntrustedCertificate
+from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
@@ -138,7 +147,7 @@ def coveo_delete(**params: Any) -> None:
         if params["ordering_id"] is not None:
             ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
             settings = replace(settings, ordering_id=ordering)
-        options = replace(options, secrets=(settings.api_key,))
+        options = replace(options, secrets=(settings.api_key, *options.secrets))
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
     execute(target, options, hooks)
@@ -156,7 +165,15 @@ single_call_options = apply(
     [
         click.option("--base-url", metavar="URL", help="API root, e.g. http://127.0.0.1:8787 for the emulator."),
         source_options,
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="S"),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            metavar="S",
+            help="Seconds the call may take, from connecting to the end of Coveo's answer.",
+        ),
+        network_options,
     ]
 )
 
@@ -180,6 +197,7 @@ def coveo_older_than(**params: Any) -> None:
     with config_errors():
         settings = coveo_settings(params)
         ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
+        network = network_from(params)
     cutoff = datetime.fromtimestamp(ordering / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
     question = (
         f"Delete every item of source {settings.source!r} in organization {settings.org!r} last pushed before "
@@ -194,7 +212,11 @@ def coveo_older_than(**params: Any) -> None:
             sys.exit(EXIT_USAGE)
     call = {"call": "olderthan", "orderingId": ordering, "queueDelay": params["queue_delay"]}
     single_call(
-        settings, params["timeout"], call, lambda t: delete_older_than(t, settings, ordering, params["queue_delay"])
+        settings,
+        network,
+        params["timeout"],
+        call,
+        lambda t: delete_older_than(t, settings, ordering, params["queue_delay"]),
     )
 
 
@@ -205,27 +227,29 @@ def coveo_status(status: str, **params: Any) -> None:
     """Set the source status: REBUILD / REFRESH / INCREMENTAL before a content update, IDLE after it."""
     with config_errors():
         settings = coveo_settings(params)
+        network = network_from(params)
     status = status.upper()
-    single_call(
-        settings, params["timeout"], {"call": "status", "statusType": status}, lambda t: set_status(t, settings, status)
-    )
+    call: dict[str, object] = {"call": "status", "statusType": status}
+    single_call(settings, network, params["timeout"], call, lambda t: set_status(t, settings, status))
 
 
 def single_call(
     settings: CoveoSettings,
+    network: Network,
     timeout: float,
     call: dict[str, object],
     send: Callable[[HttpTransport], Awaitable[Reply]],
 ) -> None:
-    """Send one source-level call, write one JSON line about it, exit 0 / 1 / 3 (401/403)."""
+    """Send one source-level call, write one JSON line about it, exit 0 / 1 / 3 (401/403, untrusted certificate)."""
 
     async def go() -> tuple[int, dict[str, object]]:
-        async with aiohttp.ClientSession() as session:
-            transport = HttpTransport(session, Pacer(0), RunStats(), timeout=timeout)
+        async with open_session(network, limit=2) as session:
+            transport = HttpTransport(session, Pacer(0), RunStats(), timeout=timeout, proxies=network.proxies)
             try:
                 reply = await send(transport)
             except AbortRun as exc:
-                code = EXIT_ABORTED if exc.status in (401, 403) else EXIT_NOT_OK
+                refused = exc.status in (401, 403) or isinstance(exc, UntrustedCertificate | ProxyRefused)
+                code = EXIT_ABORTED if refused else EXIT_NOT_OK
                 return code, {"ok": False, "status": exc.status, "error": str(exc)}
             except TransportError as exc:
                 return EXIT_NOT_OK, {"ok": False, "error": str(exc)}
@@ -234,7 +258,7 @@ def single_call(
     code, outcome = asyncio.run(go())
     line = {**call, **outcome}
     if "error" in line:
-        line["error"] = scrub(str(line["error"]), [settings.api_key])
+        line["error"] = scrub(str(line["error"]), [settings.api_key, *network.secrets])
         console.error(str(line["error"]))
     sys.stdout.buffer.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     sys.stdout.flush()

@@ -82,6 +82,6 @@ def velt_delete(**params: Any) -> None:
             )
         else:
             settings = velt_settings(params)
-        options = replace(options, secrets=(settings.api_key, settings.auth_token))
+        options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         target = VeltTarget(settings)
     execute(target, options)

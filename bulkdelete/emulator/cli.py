@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from typing import Any
 
 import click
@@ -53,6 +54,13 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.option("--org", "orgs", multiple=True, help="Only these organizations (repeatable); others get 403.")
 @click.option("--velt-legacy-not-found", is_flag=True, help="Velt absent ids: success true, 'does not exist'.")
 @click.option("--olderthan-clears", is_flag=True, help="documents/olderthan deletes every document.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Serve https with this PEM certificate chain (with --tls-key).",
+)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Its PEM private key.")
 def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API and the Velt REST API.
 
@@ -61,6 +69,7 @@ def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: An
       bulkdelete emulator --docs ids.txt
       bulkdelete emulator --port 0 --quota 50/1s --retry-after 1 --fail-rate 0.01 --seed 7
       BULKDELETE_EMULATOR_API_KEY=secret bulkdelete emulator --latency-ms 20
+      bulkdelete emulator --tls-cert server.pem --tls-key server.key   # https (clients: --ca-bundle ca.pem)
     """
     try:
         config = EmulatorConfig(allowed_orgs=frozenset(orgs) if orgs else None, **options)
@@ -69,6 +78,8 @@ def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: An
     docs = list(read_doc_ids(docs_path)) if docs_path else []
     try:
         asyncio.run(_serve(config, docs))
+    except ssl.SSLError as exc:
+        raise click.ClickException(f"cannot serve https with --tls-cert/--tls-key: {exc.reason or exc}") from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
 

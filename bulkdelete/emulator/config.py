@@ -54,6 +54,7 @@ class EmulatorConfig:
     ``olderthan_clears``: ``documents/olderthan`` deletes every document (default: only recorded).
     ``allowed_orgs``: when set, other organizations get 403 (Coveo ``ACCESS_DENIED``, Velt
     ``PERMISSION_DENIED``).
+    ``tls_cert``/``tls_key``: serve https with this certificate chain and key (PEM files), both or neither.
     """
 
     host: str = "127.0.0.1"
@@ -71,8 +72,12 @@ class EmulatorConfig:
     velt_legacy_not_found: bool = False
     olderthan_clears: bool = False
     allowed_orgs: frozenset[str] | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both to serve https")
         for name in ("fail_rate", "reset_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -46,10 +47,18 @@ async def run_emulator(config: EmulatorConfig | None = None, docs: Iterable[str]
     await runner.setup()
     try:
         # A deep backlog: at the default 128, a burst of connections loses SYNs and stalls 1 s on retransmit.
-        site = web.TCPSite(runner, config.host, config.port, backlog=4096)
+        tls = server_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+        site = web.TCPSite(runner, config.host, config.port, backlog=4096, ssl_context=tls)
         await site.start()
         host, port = runner.addresses[0][:2]
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        yield Emulator(base_url=f"http://{netloc}", state=state, app=app)
+        yield Emulator(base_url=f"{'https' if tls else 'http'}://{netloc}", state=state, app=app)
     finally:
         await runner.cleanup()
+
+
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    """The emulator's https side: ``cert`` is the PEM chain (leaf first), ``key`` its private key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

@@ -2,7 +2,9 @@
 
 Every request of every target goes through ``HttpTransport.request``: it honours a stop (abort, interrupt,
 ``--max-requests``), waits for a pacing slot, sends, reads the whole body, and records status and latency. A request
-that gets no HTTP answer raises ``TransportError`` with a short reason and no secret.
+that gets no HTTP answer raises ``TransportError`` with a short reason and no secret. Each request goes through the
+proxy ``ProxyRoutes`` picks for its URL (``net/proxy.py``). A certificate that does not verify raises
+``UntrustedCertificate`` and a proxy that refuses raises ``ProxyRefused``: both stop the run (exit 3), never retried.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Mapping
 import aiohttp
 from yarl import URL
 
-from bulkdelete.errors import BulkDeleteError, ConnectError, TransportError
+from bulkdelete.errors import BulkDeleteError, ConnectError, ProxyRefused, TransportError
+from bulkdelete.net.proxy import Proxy, ProxyRoutes
+from bulkdelete.net.tls import describe_cert_error
 from bulkdelete.output.stats import RunStats
 from bulkdelete.rate.pacing import Pacer, loop_clock
 from bulkdelete.records import fast_new
@@ -40,8 +44,11 @@ class HttpTransport:
         *,
         timeout: float,
         max_requests: int | None = None,
+        proxies: ProxyRoutes | None = None,
     ) -> None:
         self._session = session
+        self._proxies = proxies if proxies is not None and proxies.enabled else None
+        self._proxy_for: dict[tuple[str, str | None, int | None], Proxy | None] = {}  # per scheme, host, port
         # aiohttp silently re-sends an idempotent request (DELETE) once when a kept-alive connection drops. That
         # resend would escape the pacer (a quota breach) and the attempt count; the engine's own retry does it right.
         # There is no public switch for it (aiohttp 3.9-3.14), hence the private attribute.
@@ -88,33 +95,69 @@ class HttpTransport:
                 raise StopSending("the run is stopping")
         stats.requests += 1
         self.inflight += 1
+        target = URL(url, encoded=True) if isinstance(url, str) else url
+        proxy = None if self._proxies is None else self._route(target)
         started = self._loop_time()
         try:
             async with self._session.request(
                 method,
-                URL(url, encoded=True) if isinstance(url, str) else url,
+                target,
                 params=params,
                 headers=headers,
                 data=data,
                 timeout=self._timeout,
                 allow_redirects=False,
+                proxy=None if proxy is None else proxy.url,
+                proxy_headers=None if proxy is None else proxy.headers,
             ) as response:
                 body = await response.read()
         except TimeoutError:
             stats.transport_errors += 1
             raise TransportError(f"timed out after {self._timeout.total:g} s") from None
-        except aiohttp.ClientConnectorError as exc:
-            stats.transport_errors += 1
-            raise ConnectError(describe_client_error(exc)) from None
         except aiohttp.ClientError as exc:
             stats.transport_errors += 1
-            raise TransportError(describe_client_error(exc)) from None
+            raise request_error(exc, proxy) from None
         finally:
             self.inflight -= 1
         latency_ms = (self._loop_time() - started) * 1000.0
         status = response.status
+        if status == 407 and proxy is not None:  # the proxy's answer to a plain-http request, not the API's
+            raise ProxyRefused(f"the proxy {proxy} refused the request: 407 Proxy Authentication Required", 407)
         stats.record_reply(status, latency_ms)
         return fast_new(Reply, (status, body, response.headers, latency_ms))  # Reply(...) without a Python frame
+
+    def _route(self, url: URL) -> Proxy | None:
+        key = (url.scheme, url.raw_host, url.port)
+        try:
+            return self._proxy_for[key]
+        except KeyError:
+            assert self._proxies is not None
+            proxy = self._proxy_for[key] = self._proxies.for_url(url)
+            return proxy
+
+
+def request_error(exc: aiohttp.ClientError, proxy: Proxy | None) -> BulkDeleteError:
+    """The error a request without an HTTP answer raises: a run-wide refusal (certificate, proxy) or a retryable
+    ``TransportError`` (``ConnectError`` when no connection could be opened)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return describe_cert_error(exc.certificate_error, exc.host, exc.port)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        message = f"the proxy {proxy} answered {exc.status} {exc.message} to CONNECT"
+        if exc.status >= 500:  # the proxy could not reach the API (yet): retryable like any connect failure
+            return ConnectError(message)
+        return ProxyRefused(f"{message}: check the proxy URL and its credentials", exc.status)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return ConnectError(f"cannot connect to the proxy {proxy}")
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return ConnectError(f"TLS handshake with {exc.host}:{exc.port} failed ({_ssl_reason(exc)})")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(describe_client_error(exc))
+    return TransportError(describe_client_error(exc))
+
+
+def _ssl_reason(exc: aiohttp.ClientConnectorSSLError) -> str:
+    cause = exc.os_error
+    return str(getattr(cause, "reason", None) or type(cause).__name__)
 
 
 def describe_client_error(exc: aiohttp.ClientError) -> str:

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bulkdelete.errors import ConfigError, ConnectError, TransportError
+from bulkdelete.errors import AbortRun, ConfigError, ConnectError, TransportError
 from bulkdelete.net.transport import HttpTransport, StopSending
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.batcher import Batcher, Job, Pending
@@ -302,6 +302,11 @@ class Engine:
                 if self._connect_failures >= self._unreachable_after and not self._stats.status_codes:
                     self.stop(StopReason.ABORTED, f"the API is unreachable ({exc}): check --base-url / --region")
             return [Verdict(Action.RETRY, error=str(exc))] * len(job)
+        if isinstance(exc, AbortRun):  # a run-wide refusal before any answer (untrusted certificate, proxy refused)
+            self.stop(StopReason.ABORTED, str(exc))
+            for pending in job:
+                self._abandon(pending)
+            return None
         error = f"internal error ({type(exc).__name__}: {str(exc)[:200]})"
         return [Verdict(Action.DONE, Outcome.FAILED, error=error)] * len(job)
 

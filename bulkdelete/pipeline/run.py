@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
 
-import aiohttp
-
 from bulkdelete.errors import AbortRun
 from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.input.reader import read_records
+from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat
 from bulkdelete.output.journal import load_ok_ids, prepare_for_append
@@ -79,6 +78,7 @@ class RunOptions:
     backoff: BackoffPolicy = dataclass_field(default_factory=BackoffPolicy)
     seed: int | None = None
     secrets: tuple[Secret, ...] = ()
+    network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
@@ -269,9 +269,16 @@ async def _drive(
     console: Console,
     done_ids: SeenIds | None,
 ) -> RunEnd:
-    connector = aiohttp.TCPConnector(limit=options.concurrency + 2, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as session:
-        transport = HttpTransport(session, pacer, stats, timeout=options.timeout, max_requests=options.max_requests)
+    network = options.network if options.network is not None else Network.from_env()
+    async with open_session(network, limit=options.concurrency + 2) as session:
+        transport = HttpTransport(
+            session,
+            pacer,
+            stats,
+            timeout=options.timeout,
+            max_requests=options.max_requests,
+            proxies=network.proxies,
+        )
         engine = Engine(
             target,
             None if options.dry_run else transport,
