@@ -137,3 +137,10 @@ async def test_rate_auto_finds_and_holds_an_undisclosed_quota(tmp_path: Path) ->
     accepted = doc["outcomes"]["accepted"]
     assert accepted >= 0.5 * 60 * 8  # starts at 10/s, must have climbed well past it
     assert seen["throttled"] <= 0.1 * seen["requests"]  # probing above the quota costs a few 429s, not a storm
+    timeline = doc["timeline"]
+    assert 8 <= len(timeline) <= 10 and [row["t"] for row in timeline] == list(range(len(timeline)))
+    assert sum(row["sent"] for row in timeline) == doc["requests"] == seen["requests"]
+    assert sum(row["throttled"] for row in timeline) == doc["throttled"]
+    assert sum(row["ok"] for row in timeline) == accepted
+    assert timeline[0]["rate_target"] < timeline[-1]["rate_target"]  # the rate climbed from its start
+    assert 20 <= doc["rate_final"] <= 120  # what auto held, near the quota of 60/s

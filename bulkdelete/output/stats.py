@@ -59,6 +59,11 @@ class RunStats:
     def records(self) -> int:
         return self.ok + self.not_ok
 
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet (every request ends as a reply or a transport error)."""
+        return self.requests - self.latency.count - self.transport_errors
+
     def record_reply(self, status: int, latency_ms: float) -> None:
         self.status_codes[status] += 1
         if status == 429:

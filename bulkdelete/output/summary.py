@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from bulkdelete.output.runinfo import RunInfo, target_label
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.engine import RunEnd, StopReason
 
@@ -24,11 +25,15 @@ def exit_code_for(end: RunEnd, stats: RunStats) -> int:
 
 
 def build_summary(
-    stats: RunStats, end: RunEnd, *, elapsed_s: float, paused_s: float, exit_code: int, target: str
+    stats: RunStats, end: RunEnd, *, elapsed_s: float, paused_s: float, exit_code: int, info: RunInfo
 ) -> dict[str, Any]:
+    """The summary document; ``timeline`` comes last, as it is by far the longest part."""
     latency = stats.latency
     return {
-        "target": target,
+        "version": info.version,
+        "started_at": info.started_at,
+        "finished_at": info.finished_at,
+        "target": info.target,
         "records": stats.records,
         "outcomes": dict(sorted(stats.outcomes.items())),
         "ok": stats.ok,
@@ -51,6 +56,8 @@ def build_summary(
         "stop_reason": end.reason.value,
         "stop_message": end.message,
         "exit_code": exit_code,
+        "rate_final": info.rate_final,
+        "timeline": info.timeline,
     }
 
 
@@ -65,7 +72,7 @@ def render_text(summary: dict[str, Any]) -> str:
         else f"p50 {lat['p50']:.1f} · p90 {lat['p90']:.1f} · p99 {lat['p99']:.1f} · max {lat['max']:.1f} ms"
     )
     lines = [
-        f"bulkdelete {summary['target']}: {summary['records']:,} records in {summary['elapsed_s']:.1f} s "
+        f"bulkdelete {target_label(summary['target'])}: {summary['records']:,} records in {summary['elapsed_s']:.1f} s "
         f"({summary['rate_per_s']:,.1f}/s): {summary['ok']:,} ok, {summary['not_ok']:,} not ok",
         f"  outcomes  {outcomes}",
         f"  requests  {summary['requests']:,} (retries {summary['retries']:,}, throttled {summary['throttled']:,},"

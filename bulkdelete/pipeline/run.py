@@ -26,9 +26,11 @@ from bulkdelete.output.console import Console, LogFormat
 from bulkdelete.output.journal import load_ok_ids, prepare_for_append
 from bulkdelete.output.journal_lock import journal_locked
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
+from bulkdelete.output.runinfo import RunInfo, describe_target, utc_now_iso
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
+from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
 from bulkdelete.rate.adaptive import AdaptiveRate
@@ -211,19 +213,25 @@ async def _run_deletion(
     progress, log = _progress(options, console, stats, pacer, adaptive is not None, clock)
     outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result)
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started, started_at = loop.time(), utc_now_iso()
+    timeline = Timeline(stats, pacer, loop.time)  # a once-per-second timer: nothing per request
+    timeline.start()
     source = records if records is not None else chunks_in_thread(_reader(options, stdin))
     if log is not None:
         log.start()
     try:
         end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, console, done_ids)
     finally:
+        timeline.stop()
         if log is not None:
             await log.stop()
         outputs.close()
     exit_code = exit_code_for(end, stats)
+    # --rate auto: what it held over the last minute (the rate at the very end may be a fresh cut), else the flag.
+    rate_final = (timeline.recent_rate() or pacer.rate) if options.rate is None else options.rate
+    run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows())
     summary = build_summary(
-        stats, end, elapsed_s=loop.time() - started, paused_s=pacer.paused_s, exit_code=exit_code, target=target.name
+        stats, end, elapsed_s=loop.time() - started, paused_s=pacer.paused_s, exit_code=exit_code, info=run_info
     )
     if options.summary_path is not None:
         write_summary(options.summary_path, summary)

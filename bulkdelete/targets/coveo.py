@@ -61,6 +61,10 @@ class CoveoSettings:
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key.reveal()}", "Accept": "application/json"}
 
+    def describe(self, mode: str) -> dict[str, object]:
+        """Where a run went, for its summary (SPEC §8): no secret in it."""
+        return {"api": "coveo", "org": self.org, "source": self.source, "base_url": self.base_url, "mode": mode}
+
 
 def describe_error(reply: Reply) -> tuple[str | None, str]:
     """``(errorCode, short text)`` of a Coveo error answer; the text names the X-Request-ID when given.
@@ -132,6 +136,9 @@ class CoveoItemTarget:
 
     def __repr__(self) -> str:
         return f"<CoveoItemTarget source={self.settings.source!r} children={self.settings.delete_children}>"
+
+    def describe(self) -> dict[str, object]:
+        return self.settings.describe("item")
 
     def validate(self, record_id: str) -> str | None:
         return validate_document_id(record_id, guard_sites=self._guard_sites)

@@ -84,6 +84,9 @@ class CoveoBatchTarget:
             f" batch_bytes={self.max_payload_bytes} max_records={self.batch_size}>"
         )
 
+    def describe(self) -> dict[str, object]:
+        return self.settings.describe("batch")
+
     def validate(self, record_id: str) -> str | None:
         return validate_document_id(record_id, guard_sites=self._guard_sites)
 

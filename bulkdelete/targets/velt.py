@@ -96,6 +96,19 @@ class VeltTarget:
         s = self.settings
         return f"<VeltTarget org={s.organization_id!r} api={s.api_version} batch_size={s.batch_size}>"
 
+    def describe(self) -> dict[str, object]:
+        """Where a run went, for its summary (SPEC §8): no secret in it."""
+        s = self.settings
+        return {
+            "api": "velt",
+            "org": s.organization_id,
+            "source": None,
+            "base_url": s.base_url,
+            "mode": "batch",
+            "batch_size": s.batch_size,
+            "api_version": s.api_version,
+        }
+
     def validate(self, record_id: str) -> str | None:
         # Any non-empty id is a Velt document id; the reader already refused control characters and > 8 KiB.
         return None
