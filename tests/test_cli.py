@@ -8,7 +8,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-import bulkdelete
 from bulkdelete._version import __version__
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from tests.conftest import ORG, SOURCE, cli_env, coveo_args, run_cli, write_ids
@@ -57,7 +56,7 @@ async def test_some_not_ok_exits_1_and_summary_file_has_the_spec_keys(tmp_path: 
     ):
         assert key in doc
     assert doc["target"] == {"api": "coveo", "org": ORG, "source": SOURCE, "base_url": emu.base_url, "mode": "item"}
-    assert doc["version"] == bulkdelete.__version__ and doc["rate_final"] == 50
+    assert doc["version"] == __version__ and doc["rate_final"] == 50
     assert doc["started_at"] <= doc["finished_at"] and doc["finished_at"].endswith("Z")
     assert sum(row["sent"] for row in doc["timeline"]) == 5
     assert sum(row["ok"] for row in doc["timeline"]) == 6 and doc["timeline"][0]["rate_target"] == 50
