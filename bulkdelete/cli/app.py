@@ -15,6 +15,7 @@ from bulkdelete._version import __version__
 COMMANDS = {
     "coveo": ("bulkdelete.cli.coveo", "coveo"),
     "velt": ("bulkdelete.cli.velt", "velt"),
+    "http": ("bulkdelete.cli.http", "http"),
     "emulator": ("bulkdelete.emulator.cli", "emulator_command"),
     "demo": ("bulkdelete.cli.demo", "demo_command"),
 }

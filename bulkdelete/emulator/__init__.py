@@ -1,6 +1,7 @@
-"""A local emulator of the Coveo Push API and the Velt REST API, for tests, benchmarks and rehearsals.
+"""A local emulator of the Coveo Push API, the Velt REST API and a plain REST API, for tests, benchmarks and
+rehearsals.
 
-Routes (see ``coveo``, ``velt``, ``s3``, ``admin``)::
+Routes (see ``coveo``, ``velt``, ``rest``, ``s3``, ``admin``)::
 
     DELETE /push/v1/organizations/{org}/sources/{src}/documents?documentId=…&deleteChildren=…   202 null
     DELETE /push/v1/organizations/{org}/sources/{src}/documents/olderthan?orderingId=…          202 null
@@ -9,6 +10,7 @@ Routes (see ``coveo``, ``velt``, ``s3``, ``admin``)::
     PUT    /_emulator/upload/{fileId}?X-Amz-…  (the container's uploadUri, S3-like)             200
     PUT    /push/v1/organizations/{org}/sources/{src}/documents/batch?fileId=…                  202 null
     POST   /v1|v2/organizations/documents/delete                                                Velt
+    DELETE /rest/{collection}/{id}                                                   204, or 404 when absent
     GET    /_emulator/stats · GET|POST /_emulator/documents · POST /_emulator/reset-stats
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bulkdelete.emulator import admin, coveo, velt
+from bulkdelete.emulator import admin, coveo, rest, velt
 from bulkdelete.emulator.faults import STATE_KEY, api_middleware
 from bulkdelete.emulator.state import EmulatorState
 
@@ -17,5 +17,6 @@ def build_app(state: EmulatorState) -> web.Application:
     app[STATE_KEY] = state
     coveo.add_routes(app)
     velt.add_routes(app)
+    rest.add_routes(app)
     admin.add_routes(app)
     return app

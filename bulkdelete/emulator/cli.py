@@ -62,7 +62,8 @@ RATE = click.FloatRange(0.0, 1.0)
 )
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Its PEM private key.")
 def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
-    """Run a local emulator of the Coveo Push API and the Velt REST API.
+    """Run a local emulator of the Coveo Push API, the Velt REST API and a plain REST API
+    (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete).
 
     \b
     Examples:

@@ -56,6 +56,8 @@ def error_for_path(path: str, status: int, reason: str) -> web.Response:
     """An aiohttp routing error (404, 405…) in the body shape of the API the path belongs to."""
     if path.startswith("/push/"):
         return coveo_error(status, reason.upper().replace(" ", "_"), f"{reason}: {path}")
+    if path.startswith("/rest/"):
+        return json_response({"error": reason.lower().replace(" ", "_"), "message": f"{reason}: {path}"}, status)
     if status == 404:
         return velt_error("NOT_FOUND", f"No route for {path}")
     return json_response({"error": {"status": "INVALID_ARGUMENT", "message": f"{reason}: {path}"}}, status)

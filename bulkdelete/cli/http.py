@@ -1,0 +1,86 @@
+"""``bulkdelete http delete --url TEMPLATE``: any REST API that deletes one item per request (SPEC §2.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from bulkdelete.cli.common import config_errors, delete_options, execute, replace, run_options
+from bulkdelete.errors import ConfigError
+from bulkdelete.targets.http import HttpTarget, http_settings
+
+DEFAULT_RATE = "10"
+
+
+@click.group()
+def http() -> None:
+    """Any REST API: one request per id, the id put into a URL template."""
+
+
+DELETE_EPILOG = """\b
+Examples:
+  # Meilisearch: the key stays in the environment, ${MEILI_KEY} is expanded by bulkdelete
+  bulkdelete http delete --url 'https://search.example.com/indexes/movies/documents/{id}' \\
+      --header 'Authorization: Bearer ${MEILI_KEY}' ids.txt > results.jsonl
+  # Elasticsearch, resumable, 100 requests per second
+  bulkdelete http delete --url 'https://es.example.com:9200/products/_doc/{id}' \\
+      --header 'Authorization: ApiKey ${ES_API_KEY}' --rate 100 --resume journal.jsonl ids.txt.gz
+  # the emulator's REST endpoint
+  bulkdelete http delete --url 'http://127.0.0.1:8787/rest/docs/{id}' --header 'Authorization: Bearer ${KEY}' ids.txt
+"""
+
+
+@http.command("delete", epilog=DELETE_EPILOG)
+@delete_options(default_rate=DEFAULT_RATE)
+@click.option(
+    "--url",
+    "url_template",
+    metavar="TEMPLATE",
+    help="Absolute URL with {id}: in the path the id is one percent-encoded segment ('/' included), in the query "
+    "a query value. With --base-url, a path starting with '/'.  [required]",
+)
+@click.option("--method", default="DELETE", show_default=True, help="HTTP method.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Request header, repeatable. ${VAR} in VALUE is the environment variable VAR (a secret: never printed, "
+    "never sent over plain http to a non-loopback host).",
+)
+@click.option(
+    "--gone-status",
+    default="404,410",
+    show_default=True,
+    metavar="CODES",
+    help="Statuses meaning the item is already gone: outcome not_found (ok). 'none' for none.",
+)
+def http_delete(**params: Any) -> None:
+    """Delete the items whose ids are read from FILES (none or '-': stdin), one request per id.
+
+    Outcomes: 2xx deleted; a --gone-status code not_found (ok); 401/403 abort the run (exit 3); 408, 429 (every
+    worker pauses, Retry-After honoured), 5xx and connection errors are retried; any other 4xx is failed.
+    """
+    with config_errors():
+        options = run_options(params)
+        settings = http_settings(
+            _template(params.get("url_template"), params.get("base_url")),
+            params["method"],
+            () if options.dry_run else params["headers"],  # nothing is sent: no credentials needed
+            params["gone_status"],
+        )
+        options = replace(options, secrets=settings.secrets)
+        target = HttpTarget(settings)
+    execute(target, options)
+
+
+def _template(url: str | None, base_url: str | None) -> str:
+    """The whole URL template: ``--url`` itself, or ``--base-url`` + a ``--url`` path starting with ``/``."""
+    if not url:
+        raise ConfigError("--url is required: the item's URL with {id}, e.g. 'https://api.example.com/items/{id}'")
+    if base_url is None:
+        return url
+    if not url.startswith("/"):
+        raise ConfigError("with --base-url, --url is the path that follows it, starting with '/' (e.g. '/items/{id}')")
+    return base_url.rstrip("/") + url
