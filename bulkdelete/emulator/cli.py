@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bulkdelete.emulator.config import DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, Quota, parse_quota
+from bulkdelete.emulator.config import DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, Quota, parse_quota, parse_refusal
 from bulkdelete.emulator.runner import run_emulator
 from bulkdelete.emulator.store import read_doc_ids
 from bulkdelete.output import console
@@ -24,6 +24,18 @@ class QuotaType(click.ParamType[Quota, Any]):
             return value
         try:
             return parse_quota(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class RefusalType(click.ParamType[tuple[int, str], Any]):
+    name = "STATUS:CODE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, str]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_refusal(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
@@ -61,6 +73,27 @@ RATE = click.FloatRange(0.0, 1.0)
     help="Serve https with this PEM certificate chain (with --tls-key).",
 )
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), metavar="FILE", help="Its PEM private key.")
+@click.option(
+    "--refuse",
+    type=RefusalType(),
+    help="Refuse every API request with this final error, e.g. 400:INVALID_PARAMETER (a wrong flag or source).",
+)
+@click.option("--org-paused", is_flag=True, help="Every Coveo Push API request: 400 ORGANIZATION_IS_PAUSED.")
+@click.option("--upload-fail-rate", type=RATE, default=0.0, show_default=True, help="Fraction of uploads answered 503.")
+@click.option(
+    "--upload-throttle-rate",
+    type=RATE,
+    default=0.0,
+    show_default=True,
+    help="Fraction of uploads answered 429 (Retry-After with --retry-after).",
+)
+@click.option(
+    "--upload-latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Delay before each file container upload is answered (a timeout when above the client's).",
+)
 def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API, the Velt REST API and a plain REST API
     (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete).

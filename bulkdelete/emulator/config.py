@@ -55,6 +55,12 @@ class EmulatorConfig:
     ``allowed_orgs``: when set, other organizations get 403 (Coveo ``ACCESS_DENIED``, Velt
     ``PERMISSION_DENIED``).
     ``tls_cert``/``tls_key``: serve https with this certificate chain and key (PEM files), both or neither.
+    ``refuse``: ``(status, code)``: every API request past auth and quota is refused with that final error, in the
+    API's body shape (a wrong flag or source, as the client sees it: a run-wide refusal).
+    ``org_paused``: every Coveo Push API request answers ``400 ORGANIZATION_IS_PAUSED``.
+    ``upload_fail_rate``: fraction of file container uploads answered ``503 ServiceUnavailable``;
+    ``upload_throttle_rate``: answered ``429 TooManyRequests`` (``Retry-After`` with ``retry_after``);
+    ``upload_latency_ms``: delay before each upload is answered (above the client's timeout: a timeout).
     """
 
     host: str = "127.0.0.1"
@@ -74,11 +80,19 @@ class EmulatorConfig:
     allowed_orgs: frozenset[str] | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    refuse: tuple[int, str] | None = None
+    org_paused: bool = False
+    upload_fail_rate: float = 0.0
+    upload_throttle_rate: float = 0.0
+    upload_latency_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: give both to serve https")
-        for name in ("fail_rate", "reset_rate"):
+        if self.refuse is not None and not 400 <= self.refuse[0] < 500:
+            raise ValueError(f"refuse needs a 4xx status (got {self.refuse[0]})")
+        _check_min("upload_latency_ms", self.upload_latency_ms, 0)
+        for name in ("fail_rate", "reset_rate", "upload_fail_rate", "upload_throttle_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1 (got {value})")
@@ -100,6 +114,14 @@ class EmulatorConfig:
             f"EmulatorConfig(host={self.host!r}, port={self.port}, api_key={key}, quota={self.quota}, "
             f"fail_rate={self.fail_rate}, reset_rate={self.reset_rate}, latency_ms={self.latency_ms})"
         )
+
+
+def parse_refusal(text: str) -> tuple[int, str]:
+    """``400:INVALID_PARAMETER`` → ``(400, "INVALID_PARAMETER")``; raises ``ValueError`` with a usable message."""
+    status, sep, code = text.partition(":")
+    if not sep or not status.strip().isdigit() or not code.strip() or not 400 <= int(status) < 500:
+        raise ValueError(f"refusal must look like 400:INVALID_PARAMETER, a 4xx status and a code (got {text!r})")
+    return int(status), code.strip()
 
 
 def _check_min(name: str, value: float, minimum: float) -> None:

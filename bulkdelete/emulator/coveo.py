@@ -65,6 +65,11 @@ def _gate(request: web.Request, state: EmulatorState, org: str) -> None:
         raise CoveoError(403, "ACCESS_DENIED", f"Access to organization {org!r} is denied.")
     if not state.take_quota("coveo:" + org, asyncio.get_running_loop().time()):
         raise CoveoError(429, "TOO_MANY_REQUESTS", "Too many requests. Retry later.")
+    if config.org_paused:
+        raise CoveoError(400, "ORGANIZATION_IS_PAUSED", f"The organization {org!r} is paused.")
+    if config.refuse is not None:
+        status, code = config.refuse
+        raise CoveoError(status, code, f"Refused: {code} (the emulator's --refuse).")
     if state.chance(config.fail_rate):
         state.stats.faults += 1
         raise CoveoError(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable (injected fault).")

@@ -29,6 +29,7 @@ class Stats:
         "requests",
         "resets",
         "throttled",
+        "upload_faults",
         "uploads",
     )
 
@@ -47,6 +48,7 @@ class Stats:
         self.resets = 0
         self.faults = 0
         self.uploads = 0
+        self.upload_faults = 0
         self.deleted = 0
 
     def __repr__(self) -> str:
@@ -163,6 +165,7 @@ class EmulatorState:
             "resets": stats.resets,
             "faults": stats.faults,
             "uploads": stats.uploads,
+            "upload_faults": stats.upload_faults,
             "files": len(self.files),
             "status_history": {src: list(seq) for src, seq in self.status_history.items()},
             "olderthan": list(self.olderthan),

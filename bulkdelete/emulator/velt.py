@@ -47,6 +47,10 @@ async def _delete(request: web.Request, version: str) -> web.Response:
             raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
         if not state.take_quota("velt:" + org, asyncio.get_running_loop().time()):
             raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
+        if state.config.refuse is not None:
+            status, code = state.config.refuse
+            error = {"error": {"status": code, "message": f"Refused: {code} (the emulator's --refuse)."}}
+            return json_response(error, status)
     except VeltError as exc:
         response = velt_error(exc.status_name, exc.message)
         return throttled(response, state) if exc.status_name == "RESOURCE_EXHAUSTED" else response

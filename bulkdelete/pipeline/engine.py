@@ -29,6 +29,7 @@ from bulkdelete.net.transport import HttpTransport, StopSending
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.batcher import Batcher, Job, Pending
 from bulkdelete.pipeline.dedupe import SeenIds
+from bulkdelete.pipeline.refusals import RefusalWatch
 from bulkdelete.rate.adaptive import AdaptiveRate
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.pacing import Pacer, loop_clock
@@ -139,6 +140,7 @@ class Engine:
         # than crawl through every retry of every record, it stops once this many connects failed with no answer yet.
         self._connect_failures = 0
         self._unreachable_after = max(2 * settings.concurrency, 8)
+        self._refusals = RefusalWatch()
         self._tasks: list[asyncio.Task[None]] = []
         self._clock = loop_clock(asyncio.get_running_loop())
 
@@ -254,7 +256,13 @@ class Engine:
         The attempt is inlined here rather than awaited as a method: every time a request suspends and resumes,
         each coroutine frame between the task and aiohttp is passed through, and this loop runs once per request.
         """
-        ready, idle, target, transport = self._ready, self._idle, self._target, self._transport
+        ready, idle, target, transport, refusals = (
+            self._ready,
+            self._idle,
+            self._target,
+            self._transport,
+            self._refusals,
+        )
         assert transport is not None
         loop = asyncio.get_running_loop()
         while True:
@@ -283,9 +291,11 @@ class Engine:
             self._pace_after(verdicts, started)
             if len(job) == 1:
                 self._settle(job[0], verdicts[0])
-                continue
-            for pending, verdict in zip(job, verdicts, strict=True):
-                self._settle(pending, verdict)
+            else:
+                for pending, verdict in zip(job, verdicts, strict=True):
+                    self._settle(pending, verdict)
+            if (refused := refusals.observe(verdicts)) is not None:  # every request refused alike: stop (exit 3)
+                self.stop(StopReason.ABORTED, refused)
 
     def _unsent(self, job: Job, exc: Exception) -> list[Verdict] | None:
         """The verdicts of a job whose request got no answer; None when it was not sent (its records abandoned)."""

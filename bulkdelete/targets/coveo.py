@@ -83,6 +83,8 @@ def classify(reply: Reply, *, ok: Outcome = Outcome.ACCEPTED, batch: str | None 
     if 200 <= status < 300:  # the common case, once per record: no body to read
         return Verdict(Action.DONE, ok, status, None, reply.latency_ms, batch)
     code, text = describe_error(reply)
+    if code == "ORGANIZATION_IS_PAUSED":
+        text += ": the organization is paused; resume it (Coveo Administration Console), then run again"
     kind = Answer.FATAL if code in _FATAL_CODES else answer_kind(status)
     return verdict_for(kind, reply, ok=ok, error=text, batch=batch)
 

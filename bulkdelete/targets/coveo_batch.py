@@ -16,8 +16,8 @@ batch costs three paced requests, two of them against the Push API quota.
 A failed step fails the whole batch. Steps 1 and 3 are classified like any Push API answer (429: throttled
 retry; 401/403, daily quota: abort; 5xx: retry). A failed upload is retried (403 expired/signature, 400, 5xx),
 never final on its first attempt, except 413: the payload is over the container's cap and only a smaller
-``--batch-bytes`` helps. Retried records are re-batched by the engine, so every retry starts from a fresh
-container.
+``--batch-bytes`` helps. A throttled upload (429, or S3's ``503 SlowDown``) pauses every worker as any 429 does.
+Retried records are re-batched by the engine, so every retry starts from a fresh container.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from bulkdelete.rate.backoff import parse_retry_after
 from bulkdelete.records import Outcome, Record
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 from bulkdelete.targets.coveo import CoveoSettings, classify, describe_error, validate_document_id
@@ -144,4 +145,11 @@ def upload_verdict(reply: Reply, payload_bytes: int) -> Verdict:
     if reply.status == 413:
         text += f" ({payload_bytes:,} bytes): lower --batch-bytes"
         return Verdict(Action.DONE, Outcome.FAILED, reply.status, text, reply.latency_ms)
+    if reply.status == 429 or (reply.status == 503 and code == "SlowDown"):
+        # A throttle like any other (S3 says it with 503 SlowDown): every worker pauses, honouring Retry-After.
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        return Verdict(
+            Action.RETRY, status=reply.status, error=text, latency_ms=reply.latency_ms, throttled=True,
+            retry_after=retry_after,
+        )  # fmt: skip
     return Verdict(Action.RETRY, status=reply.status, error=text, latency_ms=reply.latency_ms)
