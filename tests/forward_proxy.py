@@ -1,8 +1,9 @@
 """A real forward proxy on 127.0.0.1 for the tests: ``CONNECT`` tunnels and absolute-form plain-http requests.
 
 It counts what went through it (tunnels opened, requests forwarded, the targets named), can require
-``Proxy-Authorization`` (answering 407 without it), and can map host names to addresses, so a test can aim the client
-at a name that only the proxy can resolve: a request that did not go through the proxy cannot arrive anywhere.
+``Proxy-Authorization`` (answering 407 without it), and can map host names (or ``host:port``) to addresses, so a test
+can aim the client at a name that only the proxy can resolve: a request that did not go through the proxy cannot
+arrive anywhere, and nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -12,8 +13,31 @@ import base64
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import trustme
 from yarl import URL
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A throwaway CA (``ca``) and a server certificate chain and key it signed, as PEM files."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_pki(folder: Path, *names: str) -> Pki:
+    """A trustme CA and a certificate for ``names``, written under ``folder``."""
+    ca = trustme.CA()
+    server = ca.issue_cert(*names)
+    paths = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    ca.cert_pem.write_to_path(str(paths.ca))
+    server.private_key_pem.write_to_path(str(paths.key))
+    for blob in server.cert_chain_pems:
+        blob.write_to_path(str(paths.cert), append=True)
+    return paths
 
 
 @dataclass
@@ -71,8 +95,8 @@ class ForwardProxy:
             self.open_writers.discard(writer)
 
     async def _tunnel(self, target: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        host, _, port = target.rpartition(":")
         self.log.tunnels.append(target)
+        host, _, port = self.hosts.get(target, target).rpartition(":")  # "host:port" may map to "ip:port"
         up_reader, up_writer = await asyncio.open_connection(self._resolve(host.strip("[]")), int(port))
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()

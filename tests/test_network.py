@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.runner import Emulator
 from tests.conftest import ORG, SOURCE, Completed, cli_env, coveo_args, run_cli
-from tests.forward_proxy import ForwardProxy, run_proxy
+from tests.forward_proxy import ForwardProxy, Pki, make_pki, run_proxy
 
 IDS = [f"https://site.example/doc/{n}" for n in range(30)]
 STDIN = "\n".join(IDS).encode()
@@ -25,24 +23,9 @@ API_HOST = "api.bulkdelete.test"
 PROXY_PASSWORD = "pr0xy-pa55word"
 
 
-@dataclass(frozen=True)
-class Pki:
-    ca: Path
-    cert: Path
-    key: Path
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost", API_HOST)
-    paths = Pki(folder / "ca.pem", folder / "server.pem", folder / "server.key")
-    ca.cert_pem.write_to_path(str(paths.ca))
-    server.private_key_pem.write_to_path(str(paths.key))
-    for blob in server.cert_chain_pems:
-        blob.write_to_path(str(paths.cert), append=True)
-    return paths
+    return make_pki(tmp_path_factory.mktemp("pki"), "127.0.0.1", "localhost", API_HOST)
 
 
 @asynccontextmanager

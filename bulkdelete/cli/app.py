@@ -11,6 +11,7 @@ import importlib
 import click
 
 from bulkdelete._version import __version__
+from bulkdelete.cli.envvars import PREFIX, with_env_defaults
 
 COMMANDS = {
     "coveo": ("bulkdelete.cli.coveo", "coveo"),
@@ -33,7 +34,7 @@ class LazyGroup(click.Group):
         module, attribute = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
-        return command
+        return with_env_defaults(command, cmd_name)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -49,4 +50,4 @@ def cli() -> None:
 
 def main() -> None:
     """Console entry point."""
-    cli(prog_name="bulkdelete")
+    cli(prog_name="bulkdelete", auto_envvar_prefix=PREFIX)

@@ -97,7 +97,8 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 default=30.0,
                 show_default=True,
                 metavar="S",
-                help="Per request, in seconds.",
+                help="Seconds one request may take, from connecting to the end of the answer; a request that "
+                "times out is retried (up to --max-attempts).",
             ),
             click.option(
                 "-o",

@@ -37,8 +37,8 @@ from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, s
 
 source_options = apply(
     [
-        click.option("--org", metavar="ID", help="Organization id  [env COVEO_ORGANIZATION_ID]."),
-        click.option("--source", metavar="ID", help="Push source id  [env COVEO_SOURCE_ID]."),
+        click.option("--org", metavar="ID", help="Organization id."),
+        click.option("--source", metavar="ID", help="Push source id."),
         click.option(
             "--region",
             type=click.Choice(list(REGIONS)),

@@ -47,7 +47,7 @@ Examples:
 
 @velt.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="5")
-@click.option("--org", metavar="ID", help="Organization id  [env VELT_ORGANIZATION_ID].")
+@click.option("--org", metavar="ID", help="Organization id.")
 @click.option(
     "--batch-size",
     type=click.IntRange(1, MAX_BATCH_SIZE),
