@@ -9,6 +9,7 @@ from bulkdelete.api import delete_ids
 from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
 from bulkdelete.pipeline.run import RunOptions, RunReport, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.control import AutoRate, FixedRate, RateControl, RateSpec, Unlimited
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Target
@@ -18,13 +19,17 @@ from bulkdelete.targets.velt import VeltSettings, VeltTarget
 
 __all__ = [
     "AbortRun",
+    "AutoRate",
     "BackoffPolicy",
     "BulkDeleteError",
     "ConfigError",
     "CoveoBatchTarget",
     "CoveoItemTarget",
     "CoveoSettings",
+    "FixedRate",
     "Outcome",
+    "RateControl",
+    "RateSpec",
     "Record",
     "Result",
     "RunOptions",
@@ -32,6 +37,7 @@ __all__ = [
     "Secret",
     "Target",
     "TransportError",
+    "Unlimited",
     "VeltSettings",
     "VeltTarget",
     "__version__",

@@ -2,10 +2,10 @@
 
 ::
 
-    from bulkdelete import CoveoItemTarget, CoveoSettings, RunOptions, Secret, delete_ids
+    from bulkdelete import CoveoItemTarget, CoveoSettings, FixedRate, RunOptions, Secret, delete_ids
 
     target = CoveoItemTarget(CoveoSettings(base_url, org, source, Secret(key)))
-    async for result in delete_ids(target, ids, RunOptions(rate=50)):
+    async for result in delete_ids(target, ids, RunOptions(rate=FixedRate(50))):
         if not result.ok:
             print(result.record.id, result.error)
 

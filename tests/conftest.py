@@ -15,6 +15,7 @@ import orjson
 
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.control import Unlimited
 from bulkdelete.records import Result
 from bulkdelete.targets.base import Target
 
@@ -122,7 +123,12 @@ def write_ids(path: Path, ids: Iterable[str]) -> Path:
 def options(inputs: list[Path], **changes: Any) -> RunOptions:
     """In-process run options for tests: unlimited rate, no backoff delays, no summary on stderr, seeded."""
     base = RunOptions(
-        inputs=tuple(map(str, inputs)), rate=0, concurrency=4, backoff=BackoffPolicy.instant(), quiet=True, seed=1
+        inputs=tuple(map(str, inputs)),
+        rate=Unlimited(),
+        concurrency=4,
+        backoff=BackoffPolicy.instant(),
+        quiet=True,
+        seed=1,
     )
     return dataclasses.replace(base, **changes)
 

@@ -19,6 +19,7 @@ from bulkdelete import CoveoItemTarget, CoveoSettings, Outcome, RunOptions, Secr
 from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
 from bulkdelete.pipeline.run import RunReport
 from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.control import Unlimited
 from tests.conftest import KEY, ORG, ROOT, SOURCE, cli_env, coveo_args, run_cli, write_ids
 
 IDS = [f"https://site.example/doc/{n}" for n in range(300)]
@@ -27,13 +28,17 @@ IDS = [f"https://site.example/doc/{n}" for n in range(300)]
 def test_public_names_are_pinned() -> None:
     assert bulkdelete.__all__ == [
         "AbortRun",
+        "AutoRate",
         "BackoffPolicy",
         "BulkDeleteError",
         "ConfigError",
         "CoveoBatchTarget",
         "CoveoItemTarget",
         "CoveoSettings",
+        "FixedRate",
         "Outcome",
+        "RateControl",
+        "RateSpec",
         "Record",
         "Result",
         "RunOptions",
@@ -41,6 +46,7 @@ def test_public_names_are_pinned() -> None:
         "Secret",
         "Target",
         "TransportError",
+        "Unlimited",
         "VeltSettings",
         "VeltTarget",
         "__version__",
@@ -58,7 +64,7 @@ async def test_library_api_deletes_and_yields_one_result_per_id() -> None:
     reports: list[RunReport] = []
     async with run_emulator(EmulatorConfig(fail_rate=0.1, seed=5), docs=IDS) as emu:
         target = CoveoItemTarget(CoveoSettings(emu.base_url, ORG, SOURCE, Secret(KEY)))
-        options = RunOptions(rate=0, backoff=BackoffPolicy.instant(), quiet=True)
+        options = RunOptions(rate=Unlimited(), backoff=BackoffPolicy.instant(), quiet=True)
         results = [r async for r in delete_ids(target, ids(), options, report=reports)]  # type: ignore[arg-type]
         assert len(emu.documents) == len(IDS) - 50
     assert Counter(r.outcome for r in results) == {Outcome.ACCEPTED: 50, Outcome.DUPLICATE: 1, Outcome.INVALID: 1}

@@ -19,6 +19,7 @@ from bulkdelete.input.reader import read_records
 from bulkdelete.output import console
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.control import per_second
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings, validate_document_id
 from bulkdelete.targets.coveo_admin import StatusLifecycle
@@ -94,7 +95,7 @@ async def _demo(documents: list[str], export: Path, rate: float, config: Emulato
         settings = CoveoSettings(emu.base_url, DEMO_ORG, DEMO_SOURCE, Secret("demo-key"), delete_children=True)
         options = RunOptions(
             inputs=(str(export),),
-            rate=rate,
+            rate=per_second(rate),
             concurrency=8,
             backoff=BackoffPolicy(base=0.05, cap=0.5),
             secrets=(settings.api_key,),

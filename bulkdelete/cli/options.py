@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulkdelete.errors import ConfigError
+from bulkdelete.rate.control import RateSpec, parse_rate_spec
 from bulkdelete.secrets import Secret
 
 FUTURE_ORDERING_TOLERANCE_MS = 5 * 60 * 1000
@@ -22,17 +23,15 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def parse_rate(text: str) -> float | None:
-    """``--rate``: requests per second (``0`` = unlimited), or ``auto`` (returns None)."""
-    if text.strip().lower() == "auto":
-        return None
+def parse_rate(text: str) -> RateSpec:
+    """``--rate``: requests per second (``0`` = unlimited), or ``auto``."""
     try:
-        rate = float(text)
+        rate = float(text) if text.strip().lower() != "auto" else None
     except ValueError:
         raise ConfigError(f"--rate must be a number of requests per second or 'auto' (got {text!r})") from None
-    if not rate >= 0 or rate == float("inf"):
+    if rate is not None and (not rate >= 0 or rate == float("inf")):
         raise ConfigError(f"--rate must be >= 0 (got {text})")
-    return rate
+    return parse_rate_spec(text)
 
 
 def parse_duration(text: str, option: str = "--stop-after", *, allow_zero: bool = False) -> float:

@@ -20,7 +20,8 @@ from bulkdelete.errors import BulkDeleteError, ConnectError, ProxyRefused, Trans
 from bulkdelete.net.proxy import Proxy, ProxyRoutes
 from bulkdelete.net.tls import describe_cert_error
 from bulkdelete.output.stats import RunStats
-from bulkdelete.rate.pacing import Pacer, loop_clock
+from bulkdelete.rate.control import RateControl
+from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import fast_new
 from bulkdelete.targets.base import Reply
 
@@ -39,7 +40,7 @@ class HttpTransport:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        pacer: Pacer,
+        rate: RateControl,
         stats: RunStats,
         *,
         timeout: float,
@@ -54,7 +55,7 @@ class HttpTransport:
         # There is no public switch for it (aiohttp 3.9-3.14), hence the private attribute.
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
-        self._pacer = pacer
+        self._rate = rate
         self._stats = stats
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_requests = max_requests
@@ -88,8 +89,8 @@ class HttpTransport:
         stats = self._stats
         if not essential and (self.stopping or self.budget_spent):
             raise StopSending("the run is stopping")
-        if not self._pacer.try_acquire():
-            await self._pacer.acquire()
+        if not self._rate.try_acquire():
+            await self._rate.acquire()
             # Checked again: the stop or the budget may have come while this request waited for its slot.
             if not essential and (self.stopping or self.budget_spent):
                 raise StopSending("the run is stopping")

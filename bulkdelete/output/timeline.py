@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bulkdelete.output.stats import RunStats
-from bulkdelete.rate.pacing import Pacer
+from bulkdelete.rate.control import RateReadings
 
 MAX_ROWS = 3600
 _COUNTS = 6  # sent, ok, not_ok, throttled, retries, paused_s
@@ -69,7 +69,9 @@ class Timeline:
     with their own clock values.
     """
 
-    def __init__(self, stats: RunStats, pacer: Pacer, clock: Callable[[], float], *, max_rows: int = MAX_ROWS) -> None:
+    def __init__(
+        self, stats: RunStats, pacer: RateReadings, clock: Callable[[], float], *, max_rows: int = MAX_ROWS
+    ) -> None:
         if max_rows < 2 or max_rows % 2:
             raise ValueError(f"max_rows must be an even number >= 2 (got {max_rows})")
         self._stats = stats
@@ -158,7 +160,7 @@ class Timeline:
             stats.retries,
             pacer.paused_s,
             stats.in_flight,
-            pacer.rate,
+            pacer.current_rate,
         )
 
     @staticmethod

@@ -30,9 +30,8 @@ from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.batcher import Batcher, Job, Pending
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.refusals import RefusalWatch
-from bulkdelete.rate.adaptive import AdaptiveRate
 from bulkdelete.rate.backoff import BackoffPolicy
-from bulkdelete.rate.pacing import Pacer, loop_clock
+from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Record, Result, fast_new
 from bulkdelete.targets.base import Action, Target, Verdict
 
@@ -84,24 +83,22 @@ class Engine:
         self,
         target: Target,
         transport: HttpTransport | None,
-        pacer: Pacer,
+        rate: RateControl,
         settings: EngineSettings,
         stats: RunStats,
         emit: Callable[[Result], None],
         *,
         done_ids: SeenIds | None = None,
-        adaptive: AdaptiveRate | None = None,
     ) -> None:
         if transport is None and not settings.dry_run:
             raise ValueError("a transport is needed unless dry_run")
         self._target = target
         self._transport = transport
-        self._pacer = pacer
+        self._rate = rate
         self._settings = settings
         self._stats = stats
         self._emit = emit
         self._done_ids = done_ids
-        self._adaptive = adaptive
         self._seen = SeenIds() if settings.dedupe else None
         self._rng = random.Random(settings.seed)
         batching = target.batch_size > 1
@@ -134,15 +131,12 @@ class Engine:
         self._stopping = False
         self._reason = StopReason.COMPLETED
         self._message: str | None = None
-        self._throttle_streak = 0
-        self._last_throttle_at = -1.0
         # A run whose first requests all fail to connect is pointed at the wrong place (or the API is down): rather
         # than crawl through every retry of every record, it stops once this many connects failed with no answer yet.
         self._connect_failures = 0
         self._unreachable_after = max(2 * settings.concurrency, 8)
         self._refusals = RefusalWatch()
         self._tasks: list[asyncio.Task[None]] = []
-        self._clock = loop_clock(asyncio.get_running_loop())
 
     def __repr__(self) -> str:
         return (
@@ -278,7 +272,6 @@ class Engine:
             for pending in job:
                 retried = retried or pending.attempts > 0
                 pending.attempts += 1
-            started = self._clock()
             try:
                 verdicts = await target.send(transport, (job[0].record,) if len(job) == 1 else [p.record for p in job])
             except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run
@@ -288,7 +281,7 @@ class Engine:
                 verdicts = unsent
             if retried:
                 self._stats.retries += 1
-            self._pace_after(verdicts, started)
+            self._pace_after(verdicts)
             if len(job) == 1:
                 self._settle(job[0], verdicts[0])
             else:
@@ -320,37 +313,13 @@ class Engine:
         error = f"internal error ({type(exc).__name__}: {str(exc)[:200]})"
         return [Verdict(Action.DONE, Outcome.FAILED, error=error)] * len(job)
 
-    def _pace_after(self, verdicts: Sequence[Verdict], started: float) -> None:
-        """A throttle pauses every worker; success lets an adaptive rate grow.
-
-        429s of requests that were already in flight when the last throttle arrived are the same burst: they
-        neither lengthen the backoff streak nor pause again (else one overshoot would grow the pause to its cap).
-        """
-        throttle = None
+    def _pace_after(self, verdicts: Sequence[Verdict]) -> None:
+        """Tell the rate control how the request fared: one throttle among its verdicts, or a success."""
         for verdict in verdicts:
             if verdict.throttled:
-                throttle = verdict
-                break
-        if throttle is None:
-            self._throttle_streak = 0
-            if self._adaptive is not None:
-                self._adaptive.on_success(self._clock())
-            return
-        now = self._clock()
-        if self._adaptive is not None:
-            self._adaptive.on_throttle(now, started)
-        if started < self._last_throttle_at:
-            return
-        self._last_throttle_at = now
-        self._throttle_streak += 1
-        backoff, streak = self._settings.backoff, self._throttle_streak
-        if self._adaptive is not None and throttle.retry_after is None:
-            # With --rate auto the rate cut is the answer to a throttle: a short jittered pause lets what is in
-            # flight drain, a long one would waste the quota the controller is trying to hold.
-            pause = backoff.delay(streak, self._rng)
-        else:
-            pause = backoff.pause_for(throttle.retry_after, streak, self._rng)
-        self._pacer.pause(pause)
+                self._rate.on_throttle(verdict.latency_ms, verdict.retry_after)
+                return
+        self._rate.on_success(verdicts[0].latency_ms if verdicts else None)
 
     def _settle(self, pending: Pending, verdict: Verdict) -> None:
         """Decide the record (done, aborting, out of attempts), or leave it (stopping), or send it again later."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import sys
 from collections.abc import AsyncIterable, Callable, Iterator, Sequence
@@ -33,14 +34,15 @@ from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code
 from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
-from bulkdelete.rate.adaptive import AdaptiveRate
 from bulkdelete.rate.backoff import BackoffPolicy
-from bulkdelete.rate.pacing import Pacer, loop_clock
+from bulkdelete.rate.control import AutoRate, FixedRate, RateControl, RateSpec, Unlimited, build_rate_control
+from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
 
 DEFAULT_GRACE_S = 3.0
+DEFAULT_RATE = FixedRate(50.0)  # frozen: one shared default is safe
 
 
 class RunHooks(Protocol):
@@ -53,12 +55,15 @@ class RunHooks(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """Everything a run needs besides its target. ``rate=None`` means ``--rate auto``."""
+    """Everything a run needs besides its target.
+
+    ``rate``: ``FixedRate(r)`` (``--rate r``), ``Unlimited()`` (``--rate 0``) or ``AutoRate()`` (``--rate auto``).
+    """
 
     inputs: tuple[str, ...] = ()
     fmt: str = "auto"
     field: str | None = None
-    rate: float | None = 50.0
+    rate: RateSpec = DEFAULT_RATE
     concurrency: int = 16
     max_attempts: int = 6
     timeout: float = 30.0
@@ -81,6 +86,10 @@ class RunOptions:
     seed: int | None = None
     secrets: tuple[Secret, ...] = ()
     network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
+            raise TypeError(f"rate must be FixedRate(r), Unlimited() or AutoRate() (got {self.rate!r})")
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
@@ -208,19 +217,19 @@ async def _run_deletion(
     stats = RunStats()
     # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
     clock = loop_clock(asyncio.get_running_loop())
-    pacer = Pacer(options.rate if options.rate is not None else 10.0, clock=clock)
-    adaptive = AdaptiveRate(pacer) if options.rate is None else None
-    progress, log = _progress(options, console, stats, pacer, adaptive is not None, clock)
+    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=random.Random(options.seed))
+    auto = isinstance(options.rate, AutoRate)
+    progress, log = _progress(options, console, stats, rate, auto, clock)
     outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result)
     loop = asyncio.get_running_loop()
     started, started_at = loop.time(), utc_now_iso()
-    timeline = Timeline(stats, pacer, loop.time)  # a once-per-second timer: nothing per request
+    timeline = Timeline(stats, rate, loop.time)  # a once-per-second timer: nothing per request
     timeline.start()
     source = records if records is not None else chunks_in_thread(_reader(options, stdin))
     if log is not None:
         log.start()
     try:
-        end = await _drive(target, options, hooks, source, pacer, adaptive, stats, outputs, console, done_ids)
+        end = await _drive(target, options, hooks, source, rate, stats, outputs, console, done_ids)
     finally:
         timeline.stop()
         if log is not None:
@@ -228,10 +237,10 @@ async def _run_deletion(
         outputs.close()
     exit_code = exit_code_for(end, stats)
     # --rate auto: what it held over the last minute (the rate at the very end may be a fresh cut), else the flag.
-    rate_final = (timeline.recent_rate() or pacer.rate) if options.rate is None else options.rate
+    rate_final = (timeline.recent_rate() or rate.current_rate) if auto else rate.current_rate
     run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows())
     summary = build_summary(
-        stats, end, elapsed_s=loop.time() - started, paused_s=pacer.paused_s, exit_code=exit_code, info=run_info
+        stats, end, elapsed_s=loop.time() - started, paused_s=rate.paused_s, exit_code=exit_code, info=run_info
     )
     if options.summary_path is not None:
         write_summary(options.summary_path, summary)
@@ -241,14 +250,18 @@ async def _run_deletion(
 
 
 def _progress(
-    options: RunOptions, console: Console, stats: RunStats, pacer: Pacer, auto: bool, clock: Callable[[], float]
+    options: RunOptions, console: Console, stats: RunStats, rate: RateControl, auto: bool, clock: Callable[[], float]
 ) -> tuple[Progress | None, ProgressLog | None]:
     """A live bar on a terminal (never in JSON: every line must parse), else a line every ``--log-every``."""
     if options.quiet:
         return None, None
     if not console.is_json and wants_progress(options.progress, console.stream):
         bar = Progress(
-            console.stream, stats, options.inputs, current_rate=(lambda: pacer.rate) if auto else None, console=console
+            console.stream,
+            stats,
+            options.inputs,
+            current_rate=(lambda: rate.current_rate) if auto else None,
+            console=console,
         )
         return bar, None
     if options.log_every <= 0:
@@ -258,8 +271,8 @@ def _progress(
         stats,
         options.inputs,
         every=options.log_every,
-        target=lambda: pacer.rate,
-        paused_s=lambda: pacer.paused_s,
+        target=lambda: rate.current_rate,
+        paused_s=lambda: rate.paused_s,
         clock=clock,
     )
     return None, log
@@ -270,8 +283,7 @@ async def _drive(
     options: RunOptions,
     hooks: RunHooks | None,
     source: AsyncIterable[Sequence[Record]],
-    pacer: Pacer,
-    adaptive: AdaptiveRate | None,
+    rate: RateControl,
     stats: RunStats,
     outputs: _Outputs,
     console: Console,
@@ -281,7 +293,7 @@ async def _drive(
     async with open_session(network, limit=options.concurrency + 2) as session:
         transport = HttpTransport(
             session,
-            pacer,
+            rate,
             stats,
             timeout=options.timeout,
             max_requests=options.max_requests,
@@ -290,12 +302,11 @@ async def _drive(
         engine = Engine(
             target,
             None if options.dry_run else transport,
-            pacer,
+            rate,
             options.engine_settings(),
             stats,
             outputs.emit,
             done_ids=done_ids,
-            adaptive=adaptive,
         )
         outputs.engine = engine
         run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options))

@@ -105,6 +105,11 @@ class Pacer:
         return self._rate
 
     @property
+    def current_rate(self) -> float:
+        """``rate``, under the name observers read (``rate.control.RateReadings``)."""
+        return self._rate
+
+    @property
     def margin(self) -> float:
         """The fraction of ``rate`` kept in reserve: slots are spaced ``1 / (rate · (1 - margin))`` apart."""
         return self._margin
