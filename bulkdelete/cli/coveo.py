@@ -29,8 +29,7 @@ from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
-from bulkdelete.rate.control import Unlimited, build_rate_control
-from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.pacing import Pacer
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Reply, Target
 from bulkdelete.targets.coveo import REGIONS, STATUSES, CoveoItemTarget, CoveoSettings
@@ -245,8 +244,7 @@ def single_call(
 
     async def go() -> tuple[int, dict[str, object]]:
         async with open_session(network, limit=2) as session:
-            rate = build_rate_control(Unlimited(), clock=loop_clock(asyncio.get_running_loop()))
-            transport = HttpTransport(session, rate, RunStats(), timeout=timeout, proxies=network.proxies)
+            transport = HttpTransport(session, Pacer(0), RunStats(), timeout=timeout, proxies=network.proxies)
             try:
                 reply = await send(transport)
             except AbortRun as exc:

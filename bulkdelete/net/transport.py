@@ -20,7 +20,7 @@ from bulkdelete.errors import BulkDeleteError, ConnectError, ProxyRefused, Trans
 from bulkdelete.net.proxy import Proxy, ProxyRoutes
 from bulkdelete.net.tls import describe_cert_error
 from bulkdelete.output.stats import RunStats
-from bulkdelete.rate.control import RateControl
+from bulkdelete.rate.control import StartSlots
 from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import fast_new
 from bulkdelete.targets.base import Reply
@@ -40,7 +40,7 @@ class HttpTransport:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        rate: RateControl,
+        rate: StartSlots,
         stats: RunStats,
         *,
         timeout: float,

@@ -31,6 +31,7 @@ __all__ = [
     "RateControl",
     "RateReadings",
     "RateSpec",
+    "StartSlots",
     "Unlimited",
     "build_rate_control",
     "parse_rate_spec",
@@ -90,6 +91,18 @@ def parse_rate_spec(text: str) -> RateSpec:
     return per_second(float(text))
 
 
+class StartSlots(Protocol):
+    """What the transport needs: one start slot per request (a ``Pacer`` is one)."""
+
+    def try_acquire(self) -> bool:
+        """Take a start slot if one is due now and nobody waits (True); else take nothing (False)."""
+        ...
+
+    def acquire(self) -> Awaitable[None]:
+        """Wait for this request's start slot (and the end of any pause)."""
+        ...
+
+
 class RateReadings(Protocol):
     """What observers (progress, summary, timeline) read of the pacing in force."""
 
@@ -104,20 +117,12 @@ class RateReadings(Protocol):
         ...
 
 
-class RateControl(RateReadings, Protocol):
+class RateControl(StartSlots, RateReadings, Protocol):
     """How fast requests may start, and how the answers move that. One per run.
 
     Answers are reported with their latency (start of the request, after its slot, to the end of its answer): the
     controller dates the request from it on its own clock, so that the caller reads no clock per request.
     """
-
-    def try_acquire(self) -> bool:
-        """Take a start slot if one is due now and nobody waits (True); else take nothing (False)."""
-        ...
-
-    def acquire(self) -> Awaitable[None]:
-        """Wait for this request's start slot (and the end of any pause)."""
-        ...
 
     def on_success(self, latency_ms: float | None) -> None:
         """A request was answered without a throttle, ``latency_ms`` after it started (``None``: unknown)."""
