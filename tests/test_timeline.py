@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from bulkdelete.output.runinfo import describe_target, utc_now_iso
+from bulkdelete.output.console import utc_now_iso
+from bulkdelete.output.runinfo import describe_target
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.timeline import Timeline
 from bulkdelete.rate.pacing import Pacer

@@ -19,6 +19,7 @@ COMMANDS = {
     "http": ("bulkdelete.cli.http", "http"),
     "emulator": ("bulkdelete.emulator.cli", "emulator_command"),
     "demo": ("bulkdelete.cli.demo", "demo_command"),
+    "report": ("bulkdelete.cli.report", "report_command"),
 }
 
 

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from yarl import URL
 
 from bulkdelete._version import __version__
 from bulkdelete.targets.base import Target
-
-
-def utc_now_iso() -> str:
-    """The wall clock now, UTC, ISO 8601 with milliseconds and ``Z`` (the format of a result line's ``ts``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def describe_target(target: Target) -> dict[str, Any]:
@@ -43,11 +37,14 @@ def target_label(target: dict[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """The summary's facts about the run. ``rate_final`` is in req/s, ``0`` for unlimited (as ``--rate 0``)."""
+    """The summary's facts about the run. ``rate_final`` is in req/s, ``0`` for unlimited (as ``--rate 0``);
+    ``quota_found``: the rate (req/s) at which ``--rate auto`` last saw the API throttle, its estimate of the quota
+    (None with a fixed rate, or when the API never throttled)."""
 
     started_at: str
     finished_at: str
     target: dict[str, Any]
     rate_final: float | None
     timeline: list[dict[str, object]] = field(default_factory=list)
+    quota_found: float | None = None
     version: str = __version__

@@ -57,6 +57,7 @@ def build_summary(
         "stop_message": end.message,
         "exit_code": exit_code,
         "rate_final": info.rate_final,
+        "quota_found": None if info.quota_found is None else round(info.quota_found, 1),
         "timeline": info.timeline,
     }
 

@@ -23,11 +23,11 @@ from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.input.reader import read_records
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
-from bulkdelete.output.console import Console, LogFormat
+from bulkdelete.output.console import Console, LogFormat, utc_now_iso
 from bulkdelete.output.journal import load_ok_ids, prepare_for_append
 from bulkdelete.output.journal_lock import journal_locked
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
-from bulkdelete.output.runinfo import RunInfo, describe_target, utc_now_iso
+from bulkdelete.output.runinfo import RunInfo, describe_target
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
@@ -35,7 +35,15 @@ from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
 from bulkdelete.rate.backoff import BackoffPolicy
-from bulkdelete.rate.control import AutoRate, FixedRate, RateControl, RateSpec, Unlimited, build_rate_control
+from bulkdelete.rate.control import (
+    AutoPacedRate,
+    AutoRate,
+    FixedRate,
+    RateControl,
+    RateSpec,
+    Unlimited,
+    build_rate_control,
+)
 from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.secrets import Secret, scrub
@@ -238,7 +246,8 @@ async def _run_deletion(
     exit_code = exit_code_for(end, stats)
     # --rate auto: what it held over the last minute (the rate at the very end may be a fresh cut), else the flag.
     rate_final = (timeline.recent_rate() or rate.current_rate) if auto else rate.current_rate
-    run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows())
+    quota_found = rate.adaptive.ceiling if isinstance(rate, AutoPacedRate) else None
+    run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows(), quota_found)
     summary = build_summary(
         stats, end, elapsed_s=loop.time() - started, paused_s=rate.paused_s, exit_code=exit_code, info=run_info
     )

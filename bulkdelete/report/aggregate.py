@@ -1,0 +1,183 @@
+"""One pass over a results file (SPEC §4): per-second counts and latencies, the tables, the slowest and failed ids.
+
+The file is streamed (any size; ``.gz`` too) and each line is parsed once with orjson. What is kept grows with the
+run's *duration*, not with its number of lines: per second, a count per outcome, the attempts beyond the first,
+the final 429s and the latencies (4 bytes each, for exact per-second percentiles); besides that only the top
+``keep`` slowest and the first ``keep_failed`` failed records. A torn last line (a crash mid-write) and lines
+that are not result objects are counted and skipped, as ``--resume`` skips them.
+
+``ts`` (when the outcome was decided, UTC, ISO 8601 with ``Z``) places a line in time; lines without it (written
+before result lines carried one) count in the tables but not in the charts over time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SHOWN_CHARS = 300  # ids and errors longer than this are cut in the page: the page stays small for any run
+
+
+@dataclass(slots=True)
+class Second:
+    """What was decided within one second of wall-clock time."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    retries: int = 0  # attempts beyond the first, of the records decided in this second
+    throttled: int = 0  # records whose last answer was a 429
+    latencies: array[float] = field(default_factory=lambda: array("f"))
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A record shown in a table: the slowest ones and the failed ones."""
+
+    id: str
+    outcome: str
+    status: int | None
+    attempts: int
+    latency_ms: float | None
+    error: str | None
+    request_id: str | None
+    ts: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """Everything the report shows that comes from the result lines."""
+
+    lines: int = 0
+    skipped_lines: int = 0  # not JSON objects (a torn last line, stray text)
+    without_ts: int = 0
+    ok: int = 0
+    not_ok: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)  # the first SHOWN_CHARS of each failure's error
+    seconds: dict[int, Second] = field(default_factory=dict)  # epoch second -> what was decided in it
+    slowest: list[Listed] = field(default_factory=list)  # slowest first
+    failed: list[Listed] = field(default_factory=list)  # in file order
+
+    @property
+    def first_second(self) -> int | None:
+        return min(self.seconds) if self.seconds else None
+
+    @property
+    def last_second(self) -> int | None:
+        return max(self.seconds) if self.seconds else None
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rb") as packed:
+            yield from packed
+    else:
+        with path.open("rb") as handle:
+            yield from handle
+
+
+def _epoch_second(ts: str) -> int:
+    """``2026-12-01T18:43:03.123Z`` -> epoch seconds (the fraction dropped)."""
+    return int(datetime.fromisoformat(ts[:19]).replace(tzinfo=UTC).timestamp())
+
+
+def _listed(doc: dict[str, Any]) -> Listed:
+    error = doc.get("error")
+    return Listed(
+        id=str(doc.get("id"))[:SHOWN_CHARS],
+        outcome=str(doc.get("outcome")),
+        status=doc.get("status"),
+        attempts=int(doc.get("attempts") or 0),
+        latency_ms=doc.get("latency_ms"),
+        error=None if error is None else str(error)[:SHOWN_CHARS],
+        request_id=doc.get("request_id"),
+        ts=doc.get("ts"),
+        line=doc.get("line"),
+    )
+
+
+class _Clock:
+    """Maps a line's ``ts`` to the ``Second`` it falls in: one parse per second of the run, not per line (lines
+    come in completion order, so a line is mostly in the same second as the line before)."""
+
+    __slots__ = ("_last", "_last_key", "_parsed", "_seconds")
+
+    def __init__(self, seconds: dict[int, Second]) -> None:
+        self._seconds = seconds
+        self._parsed: dict[str, int] = {}
+        self._last_key = ""
+        self._last = Second()
+
+    def second(self, ts: str) -> Second:
+        key = ts[:19]
+        if key == self._last_key:
+            return self._last
+        epoch = self._parsed.get(key)
+        if epoch is None:
+            epoch = self._parsed[key] = _epoch_second(ts)
+        found = self._seconds.get(epoch)
+        if found is None:
+            found = self._seconds[epoch] = Second()
+        self._last_key, self._last = key, found
+        return found
+
+
+def _not_ok(agg: Aggregate, doc: dict[str, Any], outcome: str, keep_failed: int) -> None:
+    agg.not_ok += 1
+    error = doc.get("error")
+    agg.errors[f"{outcome}: {str(error)[:SHOWN_CHARS]}" if error else outcome] += 1
+    if len(agg.failed) < keep_failed:
+        agg.failed.append(_listed(doc))
+
+
+def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate:
+    """Read the results file at ``path`` once; see the module docstring for what is kept."""
+    agg = Aggregate()
+    slow: list[tuple[float, int, dict[str, Any]]] = []  # a heap of (latency, line number, doc): the fastest on top
+    clock = _Clock(agg.seconds)
+    loads, outcomes, statuses = orjson.loads, agg.outcomes, agg.statuses
+    for number, raw in enumerate(_lines(path), 1):
+        try:
+            doc = loads(raw)
+        except orjson.JSONDecodeError:
+            doc = None
+        if not isinstance(doc, dict) or "outcome" not in doc:
+            agg.skipped_lines += 1
+            continue
+        outcome, status, latency, ts = doc["outcome"], doc.get("status"), doc.get("latency_ms"), doc.get("ts")
+        outcomes[outcome] += 1
+        statuses[str(status) if status is not None else "none"] += 1
+        if ts is None:
+            agg.without_ts += 1
+        else:
+            second = clock.second(ts)
+            second.outcomes[outcome] += 1
+            attempts = doc.get("attempts") or 0
+            if attempts > 1:
+                second.retries += attempts - 1
+            if status == 429:
+                second.throttled += 1
+            if latency is not None:
+                second.latencies.append(latency)
+        if latency is not None:
+            if len(slow) < keep:
+                heapq.heappush(slow, (latency, number, doc))
+            elif latency > slow[0][0]:
+                heapq.heapreplace(slow, (latency, number, doc))
+        if doc.get("ok", True):
+            agg.ok += 1
+        else:
+            _not_ok(agg, doc, outcome, keep_failed)
+    agg.lines = agg.ok + agg.not_ok
+    agg.slowest = [_listed(doc) for _, _, doc in sorted(slow, key=lambda item: (-item[0], item[1]))]
+    return agg

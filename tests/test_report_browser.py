@@ -1,0 +1,116 @@
+"""The report in a real browser: Debian's chromium, headless, driven over the DevTools protocol by playwright.
+
+A real run against the emulator (a quota, ``--rate auto``: the run is throttled and recovers), then ``bulkdelete
+report``, then the page opened from disk with every network request refused: it must render its charts with no
+console error and show the run's totals. Only playwright's client is used; its own browser download never is.
+When chromium is missing this test FAILS (``.ci/run`` installs it): a browser test that skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from playwright.async_api import ConsoleMessage, Error, Route, async_playwright
+
+from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
+from tests.conftest import coveo_args, run_cli, write_ids
+
+# Flags that keep a headless chromium off the network it cannot reach here (it would try Google's hosts at start).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Charts are bokeh canvases inside shadow roots: count the page's chart sections holding a canvas with an area.
+COUNT_RENDERED_CHARTS = """() => {
+    const canvases = (root) => {
+        let found = [...root.querySelectorAll('canvas')];
+        for (const el of root.querySelectorAll('*')) if (el.shadowRoot) found = found.concat(canvases(el.shadowRoot));
+        return found;
+    };
+    return [...document.querySelectorAll('section.chart')].filter((section) => canvases(section).some((c) => {
+        const box = c.getBoundingClientRect();
+        return box.width > 100 && box.height > 100;
+    })).length;
+}"""
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail(
+            "Debian's chromium is not installed (apt-get install -y chromium; .ci/run does it): no browser test"
+        )
+    return path
+
+
+async def render(page_path: Path, screenshot: Path, profile: Path) -> tuple[list[str], list[str], int, str]:
+    """Open ``page_path``; return the console errors, the network requests tried, the charts rendered, the text."""
+    errors: list[str] = []
+    requests: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    async def refuse_network(route: Route) -> None:
+        if route.request.url.startswith("file://"):
+            await route.continue_()
+        else:
+            requests.append(route.request.url)
+            await route.abort()
+
+    async with async_playwright() as driver:
+        context = await driver.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1200, "height": 900},
+        )
+        try:
+            page = await context.new_page()
+            page.on("console", on_console)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.route("**/*", refuse_network)
+            await page.goto(page_path.as_uri(), wait_until="load")
+            with contextlib.suppress(Error):  # the assertions below say what is missing
+                await page.wait_for_function(f"({COUNT_RENDERED_CHARTS})() >= 3", timeout=30_000)
+            charts = await page.evaluate(COUNT_RENDERED_CHARTS)
+            text = await page.inner_text("body")
+            await page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            await context.close()
+    return errors, requests, charts, text
+
+
+async def test_report_of_a_throttled_auto_rate_run_renders_in_headless_chromium(tmp_path: Path) -> None:
+    chromium()
+    ids = write_ids(tmp_path / "ids.txt", [f"https://site.example/report/{n}" for n in range(240)])
+    results, summary, page = tmp_path / "results.jsonl", tmp_path / "summary.json", tmp_path / "report.html"
+    async with run_emulator(EmulatorConfig(quota=parse_quota("40/1s")), docs=[]) as emu:
+        run = await run_cli(
+            *coveo_args(emu.base_url, "--rate", "auto", "-o", str(results), "--summary", str(summary), str(ids))
+        )
+    assert run.code == 0, run.stderr
+    made = await run_cli("report", str(results), "--summary", str(summary), "-o", str(page))
+    assert made.code == 0, made.stderr
+    errors, requests, charts, text = await render(page, tmp_path / "report.png", tmp_path / "profile")
+    assert errors == [] and requests == []
+    assert charts >= 3
+    doc = orjson.loads(summary.read_bytes())
+    assert doc["records"] == 240
+    for figure, label in ((doc["records"], "records"), (doc["ok"], "ok"), (doc["requests"], "requests")):
+        assert f"{figure:,}\n{label}" in text
+    assert "Records decided per second" in text and "429s, retries and pauses" in text
+    shot = (tmp_path / "report.png").read_bytes()
+    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
