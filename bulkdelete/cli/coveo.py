@@ -163,7 +163,12 @@ def coveo_target(settings: CoveoSettings, mode: str, batch_bytes: int) -> Target
 
 single_call_options = apply(
     [
-        click.option("--base-url", metavar="URL", help="API root, e.g. http://127.0.0.1:8787 for the emulator."),
+        click.option(
+            "--base-url",
+            envvar="BULKDELETE_BASE_URL",
+            metavar="URL",
+            help="API root, e.g. http://127.0.0.1:8787 for the emulator.",
+        ),
         source_options,
         click.option(
             "--timeout",

@@ -46,7 +46,13 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.command("emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
-@click.option("--docs", "docs_path", type=click.Path(exists=True, dir_okay=False), help="Seed ids, one per line.")
+@click.option(
+    "--docs",
+    "docs_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Seed ids, one per line (repeatable: e.g. a Coveo and a Velt sample).",
+)
 @click.option("--api-key", envvar="BULKDELETE_EMULATOR_API_KEY", help="Accept only this key (else any non-empty).")
 @click.option("--quota", type=QuotaType(), help="Requests per sliding window per organization, e.g. 50/1s.")
 @click.option("--retry-after", type=click.IntRange(min=0), help="Send Retry-After: S with every 429.")
@@ -94,7 +100,7 @@ RATE = click.FloatRange(0.0, 1.0)
     show_default=True,
     help="Delay before each file container upload is answered (a timeout when above the client's).",
 )
-def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: Any) -> None:
+def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API, the Velt REST API and a plain REST API
     (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete).
 
@@ -109,7 +115,7 @@ def emulator_command(docs_path: str | None, orgs: tuple[str, ...], **options: An
         config = EmulatorConfig(allowed_orgs=frozenset(orgs) if orgs else None, **options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    docs = list(read_doc_ids(docs_path)) if docs_path else []
+    docs = [doc for path in docs_paths for doc in read_doc_ids(path)]
     try:
         asyncio.run(_serve(config, docs))
     except ssl.SSLError as exc:

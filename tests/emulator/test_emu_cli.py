@@ -37,6 +37,8 @@ def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
 async def test_serves_until_a_signal_then_exits_zero_quietly(tmp_path: Path, sig: signal.Signals) -> None:
     docs = tmp_path / "ids.txt"
     docs.write_text("a\n# comment\n\nb\n")
+    more = tmp_path / "velt-ids.txt"  # --docs is repeatable: a Coveo and a Velt sample in one emulator
+    more.write_text("doc-1\n")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -45,6 +47,8 @@ async def test_serves_until_a_signal_then_exits_zero_quietly(tmp_path: Path, sig
         "0",
         "--docs",
         str(docs),
+        "--docs",
+        str(more),
         "--api-key",
         "s3cret",
         stderr=asyncio.subprocess.PIPE,
@@ -53,11 +57,11 @@ async def test_serves_until_a_signal_then_exits_zero_quietly(tmp_path: Path, sig
     try:
         line = (await asyncio.wait_for(proc.stderr.readline(), timeout=20)).decode()
         assert line.startswith("bulkdelete: emulator listening on http://127.0.0.1:")
-        assert "(2 documents)" in line
+        assert "(3 documents)" in line
         assert "s3cret" not in line
         base_url = line.split(" on ", 1)[1].split(" ", 1)[0]
         async with aiohttp.ClientSession() as session, session.get(f"{base_url}/_emulator/stats") as resp:
-            assert (await resp.json())["documents_left"] == 2
+            assert (await resp.json())["documents_left"] == 3
         proc.send_signal(sig)
         rest = await asyncio.wait_for(proc.stderr.read(), timeout=20)
         assert await proc.wait() == 0
