@@ -87,7 +87,8 @@ def test_every_block_is_sorted_into_run_skip_or_shown() -> None:
     assert blocks, "no fenced blocks found"
     for block in blocks:
         assert block.info in {*RUNNABLE, "text", "json", "yaml", "crontab"}, (
-            f"block at line {block.line}: {block.info!r}"
+            f"README block at line {block.line} has info {block.info!r}: label output ```text, commands ```sh "
+            "(they are run by the next test), or skip them with <!-- readme-test: skip (why) -->"
         )
     assert "{{OUT:" not in README.read_text(encoding="utf-8")  # every output shown was pasted from a real run
     for block in blocks:
