@@ -70,7 +70,6 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
             click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True)),
             click.option(
                 "--base-url",
-                envvar="BULKDELETE_BASE_URL",
                 metavar="URL",
                 help="API root, e.g. http://127.0.0.1:8787 for the emulator.",
             ),

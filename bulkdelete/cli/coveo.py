@@ -165,7 +165,6 @@ single_call_options = apply(
     [
         click.option(
             "--base-url",
-            envvar="BULKDELETE_BASE_URL",
             metavar="URL",
             help="API root, e.g. http://127.0.0.1:8787 for the emulator.",
         ),
