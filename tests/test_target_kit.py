@@ -36,7 +36,8 @@ def reply(status: int, body: bytes = b"", **headers: str) -> Reply:
 def test_the_public_surface_is_pinned_and_sorted() -> None:
     assert kit.__all__ == sorted(kit.__all__)
     assert set(kit.__all__) == {
-        *("Action", "Answer", "ConfigError", "Outcome", "Record", "Reply", "Secret", "Target"),
+        *("Action", "Answer", "ConfigError", "Outcome", "PluginContext", "Record", "Reply", "Secret", "Target"),
+        "TargetPlugin",
         *("Transport", "TransportError", "UrlPrefix", "UrlTemplate", "Verdict", "answer_kind", "describe_reply"),
         *("error_fields", "error_text", "http_verdict", "parse_retry_after", "quote_path_segment"),
         *("quote_query_value", "scrub", "verdict_for"),

@@ -24,14 +24,20 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use (click's documented lazy-loading pattern)."""
+    """A group whose subcommands are imported on first use (click's documented lazy-loading pattern), followed by
+    the targets that other packages add (entry points of the group ``bulkdelete.targets``: ``cli/plugins.py``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        from bulkdelete.cli.plugins import plugin_entry_points
+
+        return [*COMMANDS, *sorted(name for name in plugin_entry_points() if name not in COMMANDS)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
-            return None
+            from bulkdelete.cli.plugins import plugin_entry_points, plugin_group
+
+            entry_point = plugin_entry_points().get(cmd_name)
+            return None if entry_point is None else with_env_defaults(plugin_group(entry_point), cmd_name)
         module, attribute = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)

@@ -11,7 +11,8 @@ request(s) through the ``Transport`` (which paces and counts every request) and 
   target composes (401/403 abort, 429 pauses every worker, 408/5xx retry, gone statuses are ok, other 4xx fail);
 * ``describe_reply``, ``error_fields``, ``error_text``, ``parse_retry_after``: reading an error answer;
 * ``quote_path_segment``, ``quote_query_value``, ``UrlTemplate``, ``UrlPrefix``: ids into URLs, exactly as read;
-* ``Secret``, ``scrub``: credentials that never print.
+* ``Secret``, ``scrub``: credentials that never print;
+* ``TargetPlugin``, ``PluginContext``: a target from another package, as ``bulkdelete <name> delete`` (``plugins``).
 
 A whole per-item target, for an API that answers ``DELETE /items/{id}`` with 204, or 404 when already gone::
 
@@ -47,6 +48,7 @@ from bulkdelete.targets.answers import (
     verdict_for,
 )
 from bulkdelete.targets.base import Action, Reply, Target, Transport, Verdict
+from bulkdelete.targets.plugins import PluginContext, TargetPlugin
 from bulkdelete.targets.urls import UrlPrefix, UrlTemplate, quote_path_segment, quote_query_value
 
 __all__ = [
@@ -54,10 +56,12 @@ __all__ = [
     "Answer",
     "ConfigError",
     "Outcome",
+    "PluginContext",
     "Record",
     "Reply",
     "Secret",
     "Target",
+    "TargetPlugin",
     "Transport",
     "TransportError",
     "UrlPrefix",

@@ -73,9 +73,15 @@ class Transport(Protocol):
 class Target(Protocol):
     """One target API. ``batch_size`` is 1 for per-item targets; ``batch_bytes`` bounds a batch's payload."""
 
-    name: str
-    batch_size: int
-    batch_bytes: int | None
+    # Read-only members: a plain class attribute satisfies them (``batch_bytes = None`` included).
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def batch_bytes(self) -> int | None: ...
 
     def validate(self, record_id: str) -> str | None:
         """Why this id can never be sent to this API (becomes an ``invalid`` line), or None."""
