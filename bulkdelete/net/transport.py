@@ -17,6 +17,7 @@ import aiohttp
 from yarl import URL
 
 from bulkdelete.errors import BulkDeleteError, ConnectError, ProxyRefused, TransportError
+from bulkdelete.net.fd_limit import EXHAUSTED, is_fd_exhaustion
 from bulkdelete.net.proxy import Proxy, ProxyRoutes
 from bulkdelete.net.tls import describe_cert_error
 from bulkdelete.output.stats import RunStats
@@ -152,6 +153,8 @@ def request_error(exc: aiohttp.ClientError, proxy: Proxy | None) -> BulkDeleteEr
     if isinstance(exc, aiohttp.ClientConnectorSSLError):
         return ConnectError(f"TLS handshake with {exc.host}:{exc.port} failed ({_ssl_reason(exc)})")
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if is_fd_exhaustion(exc.os_error):  # a local limit, not the network: retried, never "unreachable"
+            return TransportError(f"cannot open a connection: {EXHAUSTED}")
         return ConnectError(describe_client_error(exc))
     return TransportError(describe_client_error(exc))
 

@@ -21,6 +21,7 @@ from typing import IO, Any, BinaryIO, Protocol
 from bulkdelete.errors import AbortRun
 from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
 from bulkdelete.input.reader import read_records
+from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
@@ -199,8 +200,11 @@ async def run_deletion(
     """Run one deletion to its end and report it.
 
     ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``. The ``--resume``
-    journal is locked from before it is read until the run ends: a second run on it raises ``ConfigError``.
+    journal is locked from before it is read until the run ends: a second run on it raises ``ConfigError``, as does a
+    descriptor limit too low for ``options.concurrency`` (the soft limit is raised first, up to the hard one).
     """
+    if not options.dry_run:
+        ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
     with journal_locked(options.resume):
         return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result)
 
