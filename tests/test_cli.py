@@ -78,7 +78,7 @@ async def test_some_not_ok_exits_1_and_summary_file_has_the_spec_keys(tmp_path: 
         (["--ordering-id", str(int(time.time() * 1000) + 86_400_000)], "in the future"),
         (["--ordering-id", "yesterday"], "--ordering-id"),
         (["--format", "xml"], "--format"),
-        (["--no-such-flag"], "No such option"),
+        (["--no-such-flag"], "no such option"),
         (["-o", "/nonexistent-dir/out.jsonl"], "does not exist"),
         (["--summary", "/nonexistent-dir/summary.json"], "does not exist"),
     ],

@@ -11,7 +11,9 @@ import importlib
 import click
 
 from bulkdelete._version import __version__
+from bulkdelete.cli.checks import collect_parse_errors
 from bulkdelete.cli.envvars import PREFIX, with_env_defaults
+from bulkdelete.cli.usage import run_cli
 
 COMMANDS = {
     "coveo": ("bulkdelete.cli.coveo", "coveo"),
@@ -41,7 +43,7 @@ class LazyGroup(click.Group):
         module, attribute = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
-        return with_env_defaults(command, cmd_name)
+        return collect_parse_errors(with_env_defaults(command, cmd_name))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -57,4 +59,4 @@ def cli() -> None:
 
 def main() -> None:
     """Console entry point."""
-    cli(prog_name="bulkdelete", auto_envvar_prefix=PREFIX)
+    run_cli(cli, prog_name="bulkdelete", auto_envvar_prefix=PREFIX)

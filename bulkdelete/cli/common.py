@@ -6,12 +6,13 @@ import asyncio
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from bulkdelete.cli.checks import check
+from bulkdelete.cli.checks import config_errors as config_errors  # where the commands import it from
 from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.errors import ConfigError
 from bulkdelete.net.session import Network
@@ -20,6 +21,7 @@ from bulkdelete.output.console import LOG_FORMATS
 from bulkdelete.output.summary import EXIT_NOT_OK, EXIT_USAGE
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
+from bulkdelete.rate.control import RateSpec, Unlimited
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
 
@@ -179,33 +181,39 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
 
 
 def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> RunOptions:
-    """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value."""
+    """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value (inside
+    ``config_errors()``: every bad value is recorded, see ``cli/checks.py``)."""
     console.configure(fmt=params["log_format"])  # before any check, so that its error is in the chosen format too
-    max_errors, max_error_percent = parse_max_errors(params["max_errors"]) if params["max_errors"] else (None, None)
-    network = network_from(params)
+    no_budget: tuple[int | None, float | None] = (None, None)
+    max_errors, max_error_percent = (
+        check(lambda: parse_max_errors(params["max_errors"]), no_budget) if params["max_errors"] else no_budget
+    )
+    unlimited: RateSpec = Unlimited()
+    network = check(lambda: network_from(params), None)
+    stop_after = params["stop_after"]
     return RunOptions(
         inputs=tuple(params["files"]),
         fmt=params["fmt"],
         field=params["field"],
-        rate=parse_rate(params["rate"]),
+        rate=check(lambda: parse_rate(params["rate"]), unlimited),
         concurrency=params["concurrency"],
         max_attempts=params["max_attempts"],
         timeout=params["timeout"],
-        output=check_writable(params["output"], "-o/--output"),
-        resume=check_writable(params["resume"], "--resume"),
+        output=check(lambda: check_writable(params["output"], "-o/--output"), None),
+        resume=check(lambda: check_writable(params["resume"], "--resume"), None),
         dry_run=params["dry_run"],
         dedupe=not params["no_dedupe"],
         max_errors=max_errors,
         max_error_percent=max_error_percent,
-        stop_after=parse_duration(params["stop_after"]) if params["stop_after"] else None,
+        stop_after=check(lambda: parse_duration(stop_after), None) if stop_after else None,
         max_requests=params["max_requests"],
         progress=params["progress"],
-        log_every=parse_duration(params["log_every"], "--log-every", allow_zero=True),
+        log_every=check(lambda: parse_duration(params["log_every"], "--log-every", allow_zero=True), 0.0),
         log_format=params["log_format"],
-        summary_path=check_writable(params["summary_path"], "--summary"),
+        summary_path=check(lambda: check_writable(params["summary_path"], "--summary"), None),
         quiet=params["quiet"],
         backoff=BackoffPolicy(),
-        secrets=secrets + network.secrets,
+        secrets=secrets + (network.secrets if network is not None else ()),
         network=network,
     )
 
@@ -231,13 +239,3 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
         console.error(f"internal error ({reason}); rerun with BULKDELETE_DEBUG=1 for details")
         sys.exit(EXIT_NOT_OK)
     sys.exit(report.exit_code)
-
-
-@contextmanager
-def config_errors() -> Iterator[None]:
-    """A ``ConfigError`` becomes a one-line message and exit status 2, before anything is sent."""
-    try:
-        yield
-    except ConfigError as exc:
-        console.error(str(exc))
-        sys.exit(EXIT_USAGE)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 import orjson
 
+from bulkdelete.cli.checks import check, fail_if_any
 from bulkdelete.cli.common import (
     apply,
     config_errors,
@@ -59,11 +60,13 @@ source_options = apply(
 def coveo_settings(params: dict[str, Any]) -> CoveoSettings:
     """Where to send and with which key; raises ``ConfigError`` before anything is sent."""
     base = params.get("base_url") or REGIONS[params["region"]]
-    return CoveoSettings(
-        base_url=check_base_url(base),
-        org=required(params.get("org"), "--org", "COVEO_ORGANIZATION_ID"),
-        source=required(params.get("source"), "--source", "COVEO_SOURCE_ID"),
-        api_key=secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the Coveo API key"),
+    return CoveoSettings(  # check(): every missing or bad setting is reported, not only the first (cli/checks.py)
+        base_url=check(lambda: check_base_url(base), "http://127.0.0.1"),
+        org=check(lambda: required(params.get("org"), "--org", "COVEO_ORGANIZATION_ID"), "-"),
+        source=check(lambda: required(params.get("source"), "--source", "COVEO_SOURCE_ID"), "-"),
+        api_key=check(
+            lambda: secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the Coveo API key"), Secret("")
+        ),
         delete_children=bool(params.get("delete_children")),
         allow_site_children=bool(params.get("allow_site_children")),
     )
@@ -145,8 +148,10 @@ def coveo_delete(**params: Any) -> None:
         else:
             settings = coveo_settings(params)
         if params["ordering_id"] is not None:
-            ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
+            allow_future = params["allow_future_ordering_id"]
+            ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
             settings = replace(settings, ordering_id=ordering)
+        fail_if_any()
         options = replace(options, secrets=(settings.api_key, *options.secrets))
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
@@ -182,7 +187,20 @@ single_call_options = apply(
 )
 
 
-@coveo.command("older-than")
+OLDER_THAN_EPILOG = """\b
+Examples:
+  export COVEO_API_KEY=xx-… COVEO_ORGANIZATION_ID=myorg COVEO_SOURCE_ID=mysrc
+  bulkdelete coveo older-than --ordering-id 1767225600000          # asks first (on a terminal)
+  bulkdelete coveo older-than --ordering-id now --queue-delay 0 --yes   # a job: everything pushed before now
+  bulkdelete coveo older-than --base-url http://127.0.0.1:8787 --org o --source s --ordering-id now --yes
+
+After a full re-push (each item pushed with --ordering-id T), this removes what the re-push did not touch.
+Exit status: 0 accepted (202), 1 refused by Coveo, 2 usage error or declined (nothing sent), 3 key refused (401/403)
+or certificate not trusted.
+"""
+
+
+@coveo.command("older-than", epilog=OLDER_THAN_EPILOG)
 @single_call_options
 @click.option("--ordering-id", required=True, metavar="INT|now", help="Delete items pushed with a lower orderingId.")
 @click.option(
@@ -200,7 +218,8 @@ def coveo_older_than(**params: Any) -> None:
     """
     with config_errors():
         settings = coveo_settings(params)
-        ordering = parse_ordering_id(params["ordering_id"], allow_future=params["allow_future_ordering_id"])
+        allow_future = params["allow_future_ordering_id"]
+        ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
         network = network_from(params)
     cutoff = datetime.fromtimestamp(ordering / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
     question = (
@@ -224,7 +243,18 @@ def coveo_older_than(**params: Any) -> None:
     )
 
 
-@coveo.command("status")
+STATUS_EPILOG = """\b
+Examples:
+  bulkdelete coveo status REFRESH     # before a content update
+  bulkdelete coveo status IDLE        # after it (coveo delete --status does both for you)
+  bulkdelete coveo status idle --base-url http://127.0.0.1:8787 --org o --source s   # the emulator
+
+Exit status: 0 set (201), 1 refused by Coveo, 2 usage error (nothing sent), 3 key refused (401/403) or
+certificate not trusted.
+"""
+
+
+@coveo.command("status", epilog=STATUS_EPILOG)
 @click.argument("status", type=click.Choice(STATUSES, case_sensitive=False))
 @single_call_options
 def coveo_status(status: str, **params: Any) -> None:

@@ -70,7 +70,7 @@ def http_delete(**params: Any) -> None:
             () if options.dry_run else params["headers"],  # nothing is sent: no credentials needed
             params["gone_status"],
         )
-        options = replace(options, secrets=settings.secrets)
+        options = replace(options, secrets=(*settings.secrets, *options.secrets))  # options': proxy credentials
         target = HttpTarget(settings)
     execute(target, options)
 

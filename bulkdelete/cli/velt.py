@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from bulkdelete.cli.checks import check
 from bulkdelete.cli.common import config_errors, delete_options, execute, replace, run_options
 from bulkdelete.cli.options import check_base_url, required, secret_from
 from bulkdelete.secrets import Secret
@@ -22,10 +23,11 @@ from bulkdelete.targets.velt import (
 def velt_settings(params: dict[str, Any]) -> VeltSettings:
     """Where to send and with which credentials; raises ``ConfigError`` before anything is sent."""
     return VeltSettings(
-        base_url=check_base_url(params.get("base_url") or DEFAULT_BASE_URL),
-        organization_id=required(params.get("org"), "--org", "VELT_ORGANIZATION_ID"),
-        api_key=secret_from("VELT_API_KEY", what="the Velt API key"),
-        auth_token=secret_from("VELT_AUTH_TOKEN", what="the Velt auth token"),
+        # check(): every missing or bad setting is reported, not only the first (cli/checks.py)
+        base_url=check(lambda: check_base_url(params.get("base_url") or DEFAULT_BASE_URL), DEFAULT_BASE_URL),
+        organization_id=check(lambda: required(params.get("org"), "--org", "VELT_ORGANIZATION_ID"), "-"),
+        api_key=check(lambda: secret_from("VELT_API_KEY", what="the Velt API key"), Secret("")),
+        auth_token=check(lambda: secret_from("VELT_AUTH_TOKEN", what="the Velt auth token"), Secret("")),
         api_version=params["api_version"],
         batch_size=params["batch_size"],
     )

@@ -31,7 +31,14 @@ from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.runinfo import RunInfo, describe_target
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
-from bulkdelete.output.summary import EXIT_INTERRUPTED, build_summary, exit_code_for, render_text, write_summary
+from bulkdelete.output.summary import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    build_summary,
+    exit_code_for,
+    render_text,
+    write_summary,
+)
 from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
@@ -257,7 +264,9 @@ async def _run_deletion(
     )
     if options.summary_path is not None:
         write_summary(options.summary_path, summary)
-    if not options.quiet:
+    if exit_code == EXIT_USAGE and end.message:  # e.g. a JSON array as input: nothing sent, one line says why
+        console.error(scrub(end.message, options.secrets))
+    elif not options.quiet:
         console.summary(summary, render_text(summary))
     return RunReport(summary, exit_code)
 
