@@ -125,7 +125,7 @@ async def test_report_command_writes_the_page_and_says_where(tmp_path: Path) -> 
     ("args", "message"),
     [
         (["--summary", "{summary}"], "not a run summary"),
-        ([], "Missing option '-o'"),
+        ([], "missing option '-o'"),
     ],
 )
 async def test_report_command_refuses_bad_input_with_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
