@@ -100,7 +100,8 @@ def use_up_every_descriptor(result: object) -> None:
 async def main() -> None:
     target = CoveoItemTarget(CoveoSettings(sys.argv[1], "o", "s", Secret("k")))
     options = RunOptions(
-        inputs=(sys.argv[2],), rate=Unlimited(), concurrency=2, max_attempts=3, backoff=BackoffPolicy.instant(), quiet=True
+        inputs=(sys.argv[2],), rate=Unlimited(), concurrency=2, max_attempts=3,
+        backoff=BackoffPolicy.instant(), quiet=True,
     )
     report = await run_deletion(target, options, on_result=use_up_every_descriptor)
     for fd in hoard[:-1]:
