@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
 from pathlib import Path
 
@@ -145,14 +147,30 @@ async def test_python_m_and_version(flag: str) -> None:
     assert done.code == 0 and done.stdout.decode().strip() == f"bulkdelete, version {__version__}"
 
 
-async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors() -> None:
-    done = await run_cli("demo", "--rate", "0")
+async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors(tmp_path: Path) -> None:
+    done = await run_cli("demo", "--rate", "0", "--report", str(tmp_path / "demo.html"))
     assert done.code == 0, done.stderr
+    assert f"demo: report: {tmp_path / 'demo.html'}" in done.stderr  # it ends by writing the report
+    page = (tmp_path / "demo.html").read_text(encoding="utf-8")
+    assert "quota 25/s" in page and "accepted" in page
     assert "exactly the 25 documents that should survive are left" in done.stderr
     assert "['REFRESH', 'IDLE']" in done.stderr
     outcomes = [line["outcome"] for line in done.lines]
     # 2 invalid: a non-URI, and the home page https://www.example.com/ (a whole site under --delete-children).
     assert outcomes.count("accepted") == 37 and outcomes.count("invalid") == 2 and outcomes.count("duplicate") == 1
+
+
+async def test_demo_without_the_report_extra_says_how_to_get_the_report(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['bokeh'] = None; from bulkdelete.cli import main; "
+        f"sys.argv = ['bulkdelete', 'demo', '--rate', '0', '--report', {str(tmp_path / 'r.html')!r}]; main()"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=cli_env()
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0 and "pip install 'bulkdelete[report]'" in err.decode()
+    assert not (tmp_path / "r.html").exists()
 
 
 async def test_an_unreadable_input_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:

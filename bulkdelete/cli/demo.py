@@ -3,16 +3,19 @@
 It seeds the emulator with ``samples/documents.txt``, deletes ``samples/export.csv`` through exactly the code path
 of ``bulkdelete coveo delete --delete-children --status REFRESH`` (with a few injected 503s and dropped
 connections to show the retries), prints the JSON lines and the summary, then checks the emulator holds exactly the
-documents that should survive: exit 0 when it does.
+documents that should survive: exit 0 when it does. Last, it writes the run's report (``bulkdelete report``, with
+the report extra) and prints its path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from pathlib import Path
 
 import click
+import orjson
 
 from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_emulator
 from bulkdelete.input.reader import read_records
@@ -20,11 +23,13 @@ from bulkdelete.output import console
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import per_second
+from bulkdelete.records import Result
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings, validate_document_id
 from bulkdelete.targets.coveo_admin import StatusLifecycle
 
 DEMO_ORG, DEMO_SOURCE = "demo-org", "demo-source"
+DEMO_QUOTA = 25  # requests per second, the embedded emulator's: the report draws it
 
 
 def samples_dir() -> Path:
@@ -47,7 +52,7 @@ def expected_survivors(documents: list[str], export: Path) -> set[str]:
     type=click.FloatRange(min=0),
     default=20.0,
     show_default=True,
-    help="Requests per second (the demo's emulator has a quota of 25/1s).",
+    help=f"Requests per second (the demo's emulator has a quota of {DEMO_QUOTA}/1s).",
 )
 @click.option(
     "--fail-rate",
@@ -65,28 +70,51 @@ def expected_survivors(documents: list[str], export: Path) -> set[str]:
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Makes the faults repeatable.")
 @click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the run's report page here (needs the report extra)  [default: report.html in a new temporary "
+    "folder, beside the run's results.jsonl and summary.json].",
+)
+@click.option(
     "--input",
     "export",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Ids to delete  [default: samples/export.csv].",
 )
-def demo_command(rate: float, fail_rate: float, reset_rate: float, seed: int, export: Path | None) -> None:
-    """Delete a sample export from an embedded emulator: no credentials, no network beyond 127.0.0.1."""
+def demo_command(
+    rate: float, fail_rate: float, reset_rate: float, seed: int, report_path: Path | None, export: Path | None
+) -> None:
+    """Delete a sample export from an embedded emulator: no credentials, no network beyond 127.0.0.1.
+
+    It ends by writing the run's report, a page with charts (with the report extra), and printing its path.
+    """
     samples = samples_dir()
     export = export or samples / "export.csv"
     documents = list(read_doc_ids(samples / "documents.txt"))
-    code = asyncio.run(
-        _demo(
-            documents,
-            export,
-            rate,
-            EmulatorConfig(fail_rate=fail_rate, reset_rate=reset_rate, seed=seed, quota=parse_quota("25/1s")),
-        )
+    folder = Path(tempfile.mkdtemp(prefix="bulkdelete-demo-"))
+    config = EmulatorConfig(
+        fail_rate=fail_rate, reset_rate=reset_rate, seed=seed, quota=parse_quota(f"{DEMO_QUOTA}/1s")
     )
+    code = asyncio.run(_demo(documents, export, rate, config, folder))
+    write_report(folder, report_path or folder / "report.html")
     sys.exit(code)
 
 
-async def _demo(documents: list[str], export: Path, rate: float, config: EmulatorConfig) -> int:
+def write_report(folder: Path, page: Path) -> None:
+    """The run's report from ``folder``'s results and summary, or how to get one when the extra is missing."""
+    try:
+        from bulkdelete.report import build_report  # the report extra (bokeh)
+    except ImportError:
+        console.info(f"demo: results in {folder}; for this run as a page with charts: pip install 'bulkdelete[report]'")
+        return
+    summary = orjson.loads((folder / "summary.json").read_bytes())
+    build_report(folder / "results.jsonl", page, summary=summary, quota=float(DEMO_QUOTA))
+    console.info(f"demo: report: {page} (open it in a browser; results and summary beside it in {folder})")
+
+
+async def _demo(documents: list[str], export: Path, rate: float, config: EmulatorConfig, folder: Path) -> int:
     async with run_emulator(config, docs=documents) as emu:
         console.info(
             f"demo: emulator on {emu.base_url} holding {len(documents)} documents; "
@@ -99,8 +127,15 @@ async def _demo(documents: list[str], export: Path, rate: float, config: Emulato
             concurrency=8,
             backoff=BackoffPolicy(base=0.05, cap=0.5),
             secrets=(settings.api_key,),
+            summary_path=str(folder / "summary.json"),
         )
-        report = await run_deletion(CoveoItemTarget(settings), options, hooks=StatusLifecycle(settings, "REFRESH"))
+        with (folder / "results.jsonl").open("wb") as results:  # stdout shows them too: the report reads this copy
+
+            def keep(result: Result) -> None:
+                results.write(result.to_json_line())
+
+            hooks = StatusLifecycle(settings, "REFRESH")
+            report = await run_deletion(CoveoItemTarget(settings), options, hooks=hooks, on_result=keep)
         left = set(emu.documents)
         stats = emu.stats()
     expected = expected_survivors(documents, export)

@@ -54,8 +54,8 @@ def _notes(
     elif agg.without_ts:
         source = "the summary's timeline" if timeline.x_ms else "nothing: give the run's --summary FILE for them"
         notes.append(
-            f"No result line carries 'ts' (they were written by a bulkdelete before {__version__}?): the charts "
-            f"over time come from {source}; latency over time needs 'ts'."
+            f"No result line carries 'ts' (written by an older bulkdelete?): the charts over time come from "
+            f"{source}; latency over time needs 'ts'."
         )
     if summary is not None and not timeline.x_ms:
         notes.append("The summary has no timeline (written by an older bulkdelete): no rate target, pauses or 429s.")

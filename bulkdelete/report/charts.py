@@ -48,8 +48,12 @@ def _figure(y_label: str, x_range: Any | None) -> Any:
 
 
 def _finish(fig: Any) -> Any:
-    fig.legend.location = "top_left"
-    fig.legend.click_policy = "hide"  # click a legend entry to hide that series
+    """Hover, and the legend beside the plot (inside it, it hid the start of the run)."""
+    legend = fig.legend[0]
+    legend.click_policy = "hide"  # click a legend entry to hide that series
+    legend.location = "top_left"
+    fig.center.remove(legend)
+    fig.add_layout(legend, "right")
     fig.add_tools(HoverTool(tooltips=[("time", "$x{%F %T}"), ("value", "$y{0,0.0}")], formatters={"$x": "datetime"}))
     return fig
 
