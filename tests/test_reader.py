@@ -251,6 +251,35 @@ def test_gzip_on_stdin_is_detected_by_magic() -> None:
     assert ids_lines(from_bytes(gzip.compress(b"a\nb\n"))) == [("a", 1), ("b", 2)]
 
 
+class _Trickle(io.RawIOBase):
+    """A pipe that delivers one byte per read, as a slow producer's may."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        piece, self._data = bytes(self._data[:1]), self._data[1:]
+        return piece
+
+
+def test_gzip_is_read_as_gzip_does_members_concatenated_zero_padding_and_byte_by_byte() -> None:
+    data = gzip.compress(b"a\nb\n") + gzip.compress(b"c\n") + b"\0" * 7
+    assert [r.id for r in from_bytes(data)] == ["a", "b", "c"]
+    trickled = list(read_records([], stdin=_Trickle(data)))  # type: ignore[arg-type]
+    assert ids_lines(trickled) == [("a", 1), ("b", 2), ("c", 3)]
+    assert ids_lines(list(read_records([], stdin=_Trickle(b"x\n")))) == [("x", 1)]  # type: ignore[arg-type]
+
+
+def test_gzip_followed_by_garbage_or_bombing_is_bounded_and_named() -> None:
+    with pytest.raises(ConfigError, match=r"cannot read stdin after line 1"):
+        from_bytes(gzip.compress(b"a\n") + b"not gzip")
+    bomb = gzip.compress(b"\n" * (64 * 1024 * 1024) + b"z\n")  # 64 MiB of blank lines, inflated a bit at a time
+    assert ids_lines(from_bytes(bomb)) == [("z", 64 * 1024 * 1024 + 1)]
+
+
 def test_truncated_gzip_raises_config_error_naming_the_input(tmp_path: Path) -> None:
     path = tmp_path / "cut.txt.gz"
     path.write_bytes(gzip.compress(b"".join(b"id-%d\n" % i for i in range(5000)))[:-20])

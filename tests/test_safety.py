@@ -109,12 +109,15 @@ async def test_max_requests_and_stop_after_end_gracefully(tmp_path: Path) -> Non
             *coveo_args(emu.base_url, "--rate", "0", "--max-requests", "25", "--summary", str(summary), str(ids))
         )
         assert emu.stats()["requests"] == 25
-        assert len(done.lines) == 25 and done.code == 0
-        assert "max-requests" in done.stderr
+        assert len(done.lines) == 25 and done.code == 4  # a budget stop with records left: --resume finishes them
+        assert "max-requests" in done.stderr and "--resume" in done.stderr
+        doc = orjson.loads(summary.read_bytes())
+        assert (doc["unsent"], doc["unsent_exact"], doc["stop_reason"]) == (len(IDS) - 25, True, "max-requests")
         timed = await run_cli(*coveo_args(emu.base_url, "--rate", "50", "--stop-after", "1s", str(ids)))
-    assert timed.code == 0
+    assert timed.code == 4
     assert 20 <= len(timed.lines) <= 80
     assert "stop-after" in timed.stderr
+    assert f"unsent    {len(IDS) - len(timed.lines)} records" in timed.stderr  # the rest of the file, counted
 
 
 async def test_status_is_reset_to_idle_even_when_the_run_aborts(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from bulkdelete.errors import ConfigError
 from bulkdelete.net.session import Network
 from bulkdelete.output import console
 from bulkdelete.output.console import LOG_FORMATS
-from bulkdelete.output.summary import EXIT_NOT_OK, EXIT_USAGE
+from bulkdelete.output.summary import EXIT_INTERNAL, EXIT_USAGE
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import RateSpec, Unlimited
@@ -233,9 +233,12 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
         console.error(str(exc))
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
-        if os.environ.get("BULKDELETE_DEBUG"):
+        if os.environ.get("BULKDELETE_DEBUG", "") not in ("", "0"):
             raise
         reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
-        console.error(f"internal error ({reason}); rerun with BULKDELETE_DEBUG=1 for details")
-        sys.exit(EXIT_NOT_OK)
+        console.error(
+            f"internal error ({reason}): this is a bug in bulkdelete; please report it to its maintainers with the "
+            "output of the same command run with BULKDELETE_DEBUG=1 (it adds the traceback)"
+        )
+        sys.exit(EXIT_INTERNAL)
     sys.exit(report.exit_code)

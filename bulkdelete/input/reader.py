@@ -17,10 +17,10 @@ Errors:
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -39,13 +39,15 @@ from bulkdelete.input.formats import (
 )
 from bulkdelete.records import Record
 
-__all__ = ["FORMATS", "looks_like_uri", "read_records"]
+__all__ = ["FORMATS", "count_records", "is_stream", "looks_like_uri", "read_records"]
 
 FORMATS = ("auto", "lines", "jsonl", "csv")
 CHUNK_BYTES = 256 * 1024
 SNIFF_LINES = 1000  # auto-detection looks this far for the first line that is neither blank nor a comment
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's gzip framing (header and CRC checked)
+_INFLATE_MAX = 4 * CHUNK_BYTES
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
 
 
@@ -64,10 +66,11 @@ def read_records(
     field: str | None = None,
     stdin: BinaryIO | None = None,
     before_read: Callable[[], None] | None = None,
+    on_input: Callable[[int], None] | None = None,
 ) -> Iterator[Record]:
     """Yield one ``Record`` per record of ``inputs``, in order, streaming.
 
-    ``inputs`` are paths or ``-`` (stdin, read from ``stdin`` or ``sys.stdin.buffer``); empty means stdin.
+    ``inputs`` are paths or ``-`` (stdin: ``stdin`` when given, else file descriptor 0, unbuffered); empty means stdin.
     Gzip input is recognised by its magic bytes (any name, stdin included). ``fmt`` is ``auto``, ``lines``,
     ``jsonl`` or ``csv``; ``field`` names the JSON key / CSV column (default: first of ``documentId``, ``id``,
     ``uri``).
@@ -75,7 +78,8 @@ def read_records(
     1-based physical line where the record starts (a CSV header is line 1).
 
     ``before_read`` is called before each read that may block (every record read so far has been yielded by
-    then): a consumer handing records on in chunks passes on a partial chunk there.
+    then): a consumer handing records on in chunks passes on a partial chunk there. ``on_input(i)`` is called as
+    ``inputs[i]`` is about to be read (every record of the inputs before it has been yielded by then).
 
     Arguments and the inputs' existence are checked now (``ConfigError``), the content while iterating.
     """
@@ -94,31 +98,77 @@ def read_records(
             raise ConfigError(f"input {name!r} does not exist or is a directory")
         if name != "-" and not os.access(name, os.R_OK):
             raise ConfigError(f"input {name!r} is not readable")
-    stream = stdin if stdin is not None else sys.stdin.buffer
-    return _generate(names, fmt, field, stream, before_read or _nothing)
+    return _generate(names, fmt, field, stdin, before_read or _nothing, on_input or _ignore)
 
 
 def _nothing() -> None:
     return None
 
 
+def _ignore(_: int) -> None:
+    return None
+
+
+def is_stream(name: str) -> bool:
+    """True when input ``name`` (``-`` is stdin) is not a regular file: it cannot be read again, nor counted ahead."""
+    if name == "-":
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(name).st_mode)
+    except OSError:
+        return True
+
+
+def count_records(name: str, *, fmt: str = "auto", field: str | None = None) -> tuple[int, bool]:
+    """How many records the regular file ``name`` holds (the reader's own count: blank and ``#`` lines are not
+    records), and whether it could be read to its end (False after a read error: the count stops there)."""
+    count = 0
+    try:
+        for _ in read_records([name], fmt=fmt, field=field):
+            count += 1
+    except ConfigError:
+        return count, False
+    return count, True
+
+
 def _generate(
-    names: list[str], fmt: str, field: str | None, stdin: BinaryIO, before_read: Callable[[], None]
+    names: list[str],
+    fmt: str,
+    field: str | None,
+    stdin: BinaryIO | None,
+    before_read: Callable[[], None],
+    on_input: Callable[[int], None],
 ) -> Iterator[Record]:
     multi = len(names) > 1
-    for name in names:
+    for index, name in enumerate(names):
+        on_input(index)
         file = name if multi else None
         if name == "-":
-            yield from _read_one(stdin, "stdin", file, fmt, field, name, before_read)
+            yield from _read_one(stdin or _stdin(), "stdin", file, fmt, field, name, before_read)
             continue
         try:
-            handle = open(name, "rb")  # noqa: SIM115 - closed in the finally below, across yields
+            # Unbuffered: each read is one read(2), and no BufferedReader lock is ever held across a blocking read.
+            handle = open(name, "rb", buffering=0)  # noqa: SIM115 - closed in the finally below, across yields
         except OSError as exc:
             raise ConfigError(f"cannot open input {name!r}: {exc.strerror}") from None
         try:
             yield from _read_one(handle, repr(name), file, fmt, field, name, before_read)
         finally:
             handle.close()
+
+
+def _stdin() -> BinaryIO:
+    """Standard input as an unbuffered view of file descriptor 0 (``sys.stdin.buffer`` when there is none).
+
+    Never ``sys.stdin.buffer`` when avoidable: a thread blocked in a read of that ``BufferedReader`` holds its lock,
+    and the interpreter, shutting down while a slow producer keeps the pipe open, aborts on that lock (``Fatal Python
+    error: _enter_buffered_busy``). A raw ``read(2)`` holds no lock: the process can end while it waits.
+    """
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):  # no stdin, or one replaced by an object without a descriptor
+        return sys.stdin.buffer
+    return open(fd, "rb", buffering=0, closefd=False)
 
 
 def _read_one(
@@ -132,8 +182,8 @@ def _read_one(
 ) -> Iterator[Record]:
     """The records of one input: a plain function, so that the caller delegates straight to the parser."""
     counter = [0]  # lines read so far, for the mid-stream error message
-    source = _maybe_gunzip(stream)
-    batches = _line_batches(source, label, counter, before_read)
+    chunks = _maybe_gunzip(_raw_chunks(stream, before_read))
+    batches = _line_batches(chunks, label, counter)
     if fmt == "auto":
         fmt, delimiter, batches = _detect(name, field, batches, label)
     else:
@@ -145,36 +195,71 @@ def _read_one(
     return parse_csv(batches, file, field, delimiter, label)
 
 
-def _maybe_gunzip(stream: BinaryIO) -> BinaryIO:
-    """``stream``, decompressed when it starts with the gzip magic bytes (checked without consuming them)."""
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
-        head = peek(2)[:2]
-    elif stream.seekable():
-        pos = stream.tell()
-        head = stream.read(2)
-        stream.seek(pos)
-    else:  # cannot look ahead without losing bytes: treat as plain text
-        return stream
-    if head == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
+def _raw_chunks(stream: BinaryIO, before_read: Callable[[], None]) -> Iterator[bytes]:
+    """Non-empty chunks of ``stream`` as they come: ``read1`` (or a raw ``read``) returns what is available, so ids
+    trickling down a pipe are yielded as they come. ``before_read`` is called before every read."""
+    read = getattr(stream, "read1", stream.read)
+    while True:
+        before_read()  # the parser has yielded every record of the bytes read so far
+        chunk = read(CHUNK_BYTES)
+        if not chunk:
+            return
+        yield chunk
 
 
-def _line_batches(stream: BinaryIO, label: str, counter: list[int], before_read: Callable[[], None]) -> Batches:
+def _maybe_gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, decompressed when the input starts with the gzip magic bytes."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= len(_GZIP_MAGIC) or head != _GZIP_MAGIC[: len(head)]:
+            break
+    if head.startswith(_GZIP_MAGIC):
+        yield from _gunzip(itertools.chain((head,), chunks))
+        return
+    if head:
+        yield head
+    yield from chunks
+
+
+def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Decompress a gzip stream chunk by chunk, as ``gzip`` does (members concatenated, zero padding at the end).
+
+    Not ``gzip.GzipFile``: it reads through an ``io.BufferedReader`` whose lock a blocked read would hold (see
+    ``_stdin``). Output comes at most ``_INFLATE_MAX`` bytes at a time, so a gzip bomb cannot fill memory.
+    Raises ``zlib.error`` on corrupt data and ``EOFError`` on a cut stream.
+    """
+    inflater = zlib.decompressobj(_GZIP_WBITS)
+    fresh = True  # no byte of the current member seen yet: zero padding, or the end, may come instead
+    for data in chunks:
+        while data:
+            if fresh:
+                data = data.lstrip(b"\0")
+                if not data:
+                    break
+                fresh = False
+            out = inflater.decompress(data, _INFLATE_MAX)
+            if out:
+                yield out
+            if inflater.eof:  # a member ended: another may follow
+                data = inflater.unused_data
+                inflater, fresh = zlib.decompressobj(_GZIP_WBITS), True
+            else:
+                data = inflater.unconsumed_tail
+    if not fresh:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+
+
+def _line_batches(chunks: Iterator[bytes], label: str, counter: list[int]) -> Batches:
     """Lists of physical lines without their ``\\n``, the first line's BOM removed; lines over
     ``MAX_LINE_BYTES`` come as a ``CutLine`` (the excess is discarded unread into memory).
-
-    ``read1`` returns what is available, so ids trickling down a pipe are yielded as they come.
     """
-    read = getattr(stream, "read1", stream.read)
     pending: list[bytes] = []  # pieces of the current, unterminated line
     pending_len = 0
     first = True
     while True:
-        before_read()  # the parser has yielded every record of the lines read so far
         try:
-            chunk = read(CHUNK_BYTES)
+            chunk = next(chunks, b"")
         except (OSError, EOFError, zlib.error) as exc:
             raise ConfigError(f"cannot read {label} after line {counter[0]}: {exc}") from None
         if not chunk:

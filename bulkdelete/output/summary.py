@@ -11,23 +11,49 @@ from bulkdelete.output.runinfo import RunInfo, target_label
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.engine import RunEnd, StopReason
 
-EXIT_OK, EXIT_NOT_OK, EXIT_USAGE, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_NOT_OK, EXIT_USAGE, EXIT_ABORTED, EXIT_BUDGET = 0, 1, 2, 3, 4
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+_ABORTS = frozenset({StopReason.ABORTED, StopReason.MAX_ERRORS, StopReason.OUTPUT_CLOSED, StopReason.OUTPUT_FAILED})
+_BUDGETS = frozenset({StopReason.STOP_AFTER, StopReason.MAX_REQUESTS})
 
 
-def exit_code_for(end: RunEnd, stats: RunStats) -> int:
-    if end.reason is StopReason.INTERRUPTED:
+def exit_code_for(end: RunEnd, stats: RunStats, *, unsent: int = 0, unsent_exact: bool = True) -> int:
+    """The exit status of a run (SPEC §5). A budget stop exits 4 while records may be left (``unsent``, or a
+    stream not read to its end): ``--resume`` finishes them; with nothing left it is an ordinary finish."""
+    reason = end.reason
+    if reason is StopReason.INTERRUPTED:
         return EXIT_INTERRUPTED
-    if end.reason is StopReason.INPUT_ERROR:
+    if reason is StopReason.INPUT_ERROR:
         return EXIT_USAGE if stats.requests == 0 else EXIT_ABORTED
-    if end.reason in (StopReason.ABORTED, StopReason.MAX_ERRORS):
+    if reason in _ABORTS:
         return EXIT_ABORTED
+    if reason in _BUDGETS and (unsent or not unsent_exact):
+        return EXIT_BUDGET
     return EXIT_NOT_OK if stats.not_ok else EXIT_OK
 
 
+def resume_helps(summary: dict[str, Any]) -> bool:
+    """Whether running again with ``--resume`` can finish the unsent records: not after a rejected key (401/403:
+    the same key is refused again) nor after an unreadable input (the same bytes fail again)."""
+    if summary["stop_reason"] == StopReason.INPUT_ERROR.value:
+        return False
+    rejected = {"401", "403"} & summary["status_codes"].keys()
+    return not (summary["stop_reason"] == StopReason.ABORTED.value and rejected)
+
+
 def build_summary(
-    stats: RunStats, end: RunEnd, *, elapsed_s: float, paused_s: float, exit_code: int, info: RunInfo
+    stats: RunStats,
+    end: RunEnd,
+    *,
+    elapsed_s: float,
+    paused_s: float,
+    exit_code: int,
+    info: RunInfo,
+    unsent: int = 0,
+    unsent_exact: bool = True,
 ) -> dict[str, Any]:
-    """The summary document; ``timeline`` comes last, as it is by far the longest part."""
+    """The summary document; ``timeline`` comes last, as it is by far the longest part. ``unsent``: records not
+    decided (no line); ``unsent_exact`` False when a stream was not read to its end (more may have followed)."""
     latency = stats.latency
     return {
         "version": info.version,
@@ -38,7 +64,8 @@ def build_summary(
         "outcomes": dict(sorted(stats.outcomes.items())),
         "ok": stats.ok,
         "not_ok": stats.not_ok,
-        "unsent": end.abandoned,
+        "unsent": unsent,
+        "unsent_exact": unsent_exact,
         "requests": stats.requests,
         "retries": stats.retries,
         "throttled": stats.throttled,
@@ -83,8 +110,11 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["stop_reason"] != StopReason.COMPLETED.value:
         why = summary["stop_message"] or summary["stop_reason"]
         lines.append(f"  stopped   {summary['stop_reason']}: {why}")
-    if summary["unsent"]:
-        lines.append(f"  unsent    {summary['unsent']:,} records got no line: run again with --resume to send them")
+    unsent, exact = summary["unsent"], summary["unsent_exact"]
+    if unsent or not exact:
+        count = f"{unsent:,} records" if exact else f"{unsent:,} records read (and the rest of the unread input)"
+        advice = ": run again with --resume to send them" if resume_helps(summary) else ""
+        lines.append(f"  unsent    {count} got no line{advice}")
     lines.append(f"  exit      {summary['exit_code']}")
     return "\n".join(lines)
 

@@ -44,6 +44,7 @@ class StopReason(StrEnum):
     STOP_AFTER = "stop-after"
     MAX_REQUESTS = "max-requests"
     OUTPUT_CLOSED = "output-closed"
+    OUTPUT_FAILED = "output-failed"  # a result line could not be written (full disk, I/O error)
     INPUT_ERROR = "input-error"  # an input could not be read: exit 2 when nothing was sent yet, else 3
 
 

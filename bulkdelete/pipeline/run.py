@@ -19,8 +19,7 @@ from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
 
 from bulkdelete.errors import AbortRun
-from bulkdelete.input.feed import ReaderFactory, chunks_in_thread
-from bulkdelete.input.reader import read_records
+from bulkdelete.input.feed import CountedChunks, ReaderFeed
 from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
@@ -186,13 +185,6 @@ def _same_path(a: str, b: str) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _reader(options: RunOptions, stdin: BinaryIO | None) -> ReaderFactory:
-    def make(before_read: Callable[[], None]) -> Iterator[Record]:
-        return read_records(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, before_read=before_read)
-
-    return make
-
-
 async def run_deletion(
     target: Target,
     options: RunOptions,
@@ -208,7 +200,8 @@ async def run_deletion(
 
     ``records`` (chunks of records: lists, in input order) overrides reading ``options.inputs``. The ``--resume``
     journal is locked from before it is read until the run ends: a second run on it raises ``ConfigError``, as does a
-    descriptor limit too low for ``options.concurrency`` (the soft limit is raised first, up to the hard one).
+    descriptor limit too low for ``options.concurrency`` (the soft limit is raised first, up to the hard one), and an
+    input that cannot be opened, before anything is written or sent.
     """
     if not options.dry_run:
         ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
@@ -226,6 +219,11 @@ async def _run_deletion(
     stderr: IO[str] | None,
     on_result: Callable[[Result], None] | None,
 ) -> RunReport:
+    source = (
+        CountedChunks(records)
+        if records is not None
+        else ReaderFeed(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin)
+    )
     err = stderr if stderr is not None else sys.stderr
     console = Console(err, options.log_format, options.secrets)
     done_ids = None
@@ -244,7 +242,6 @@ async def _run_deletion(
     started, started_at = loop.time(), utc_now_iso()
     timeline = Timeline(stats, rate, loop.time)  # a once-per-second timer: nothing per request
     timeline.start()
-    source = records if records is not None else chunks_in_thread(_reader(options, stdin))
     if log is not None:
         log.start()
     try:
@@ -253,14 +250,24 @@ async def _run_deletion(
         timeline.stop()
         if log is not None:
             await log.stop()
+        await source.aclose()  # the reader thread stops (or, blocked in a read, is left behind)
         outputs.close()
-    exit_code = exit_code_for(end, stats)
+    tally = await source.tally()  # every record not decided is unsent: read ahead, or still in the input
+    unsent = max(tally.records - stats.records, 0)
+    exit_code = exit_code_for(end, stats, unsent=unsent, unsent_exact=tally.exact)
     # --rate auto: what it held over the last minute (the rate at the very end may be a fresh cut), else the flag.
     rate_final = (timeline.recent_rate() or rate.current_rate) if auto else rate.current_rate
     quota_found = rate.adaptive.ceiling if isinstance(rate, AutoPacedRate) else None
     run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows(), quota_found)
     summary = build_summary(
-        stats, end, elapsed_s=loop.time() - started, paused_s=rate.paused_s, exit_code=exit_code, info=run_info
+        stats,
+        end,
+        elapsed_s=loop.time() - started,
+        paused_s=rate.paused_s,
+        exit_code=exit_code,
+        info=run_info,
+        unsent=unsent,
+        unsent_exact=tally.exact,
     )
     if options.summary_path is not None:
         write_summary(options.summary_path, summary)
