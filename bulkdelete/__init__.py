@@ -5,7 +5,7 @@ The CLI (``bulkdelete``) and the library share one engine; start with ``delete_i
 """
 
 from bulkdelete._version import __version__
-from bulkdelete.api import delete_ids
+from bulkdelete.api import Deletion, delete_ids
 from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
 from bulkdelete.pipeline.run import RunOptions, RunReport, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
@@ -26,6 +26,7 @@ __all__ = [
     "CoveoBatchTarget",
     "CoveoItemTarget",
     "CoveoSettings",
+    "Deletion",
     "FixedRate",
     "Outcome",
     "RateControl",

@@ -1,16 +1,28 @@
-"""The library entry point: delete ids from Python, get each ``Result`` as it is decided.
+"""The library entry points: delete ids from Python, get each ``Result`` as it is decided.
 
 ::
 
-    from bulkdelete import CoveoItemTarget, CoveoSettings, FixedRate, RunOptions, Secret, delete_ids
+    from bulkdelete import CoveoItemTarget, CoveoSettings, Deletion, FixedRate, RunOptions, Secret, delete_ids
 
     target = CoveoItemTarget(CoveoSettings(base_url, org, source, Secret(key)))
-    async for result in delete_ids(target, ids, RunOptions(rate=FixedRate(50))):
-        if not result.ok:
-            print(result.record.id, result.error)
+    async with Deletion(target, ids, RunOptions(rate=FixedRate(50))) as run:
+        async for result in run:
+            if not result.ok:
+                print(result.record.id, result.error)
+    print(run.report.exit_code, run.report.summary["ok"])
 
-``delete_ids`` runs the very engine the CLI runs (``run_deletion``), with the same pacing, retries, aborts and
-summary; results are yielded in completion order, one per id. Ids are validated as the reader validates lines.
+    async for result in delete_ids(target, ids):  # the same, without the report
+        ...
+
+Both run the very engine the CLI runs (``run_deletion``), with the same pacing, retries, aborts and summary; results
+come in completion order, one per id. Ids are validated as the reader validates lines.
+
+**Backpressure.** The ids are pulled from the caller's iterable only while fewer than ``ahead`` (default 4,096) of
+them wait for their result to be taken: a slow consumer slows the run down instead of letting it read the whole input
+into memory. **Early close.** Leaving the ``async with`` block before the end (``break``, an exception, or
+``aclose()`` on ``delete_ids`` / on the ``Deletion``) stops the run as SIGINT does: nothing new is sent, requests in
+flight complete (for up to ``options.grace_s``), the ``after`` hook resets the source status; only then does it
+return.
 """
 
 from __future__ import annotations
@@ -18,11 +30,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from types import TracebackType
 
 from bulkdelete.input.formats import check_text
 from bulkdelete.pipeline.run import RunHooks, RunOptions, RunReport, run_deletion
 from bulkdelete.records import Record, Result
 from bulkdelete.targets.base import Target
+
+__all__ = ["DEFAULT_AHEAD", "Deletion", "delete_ids"]
+
+DEFAULT_AHEAD = 4096
+_CHUNK = 256
 
 
 class _Discard:
@@ -35,26 +53,134 @@ class _Discard:
         return None
 
 
-_CHUNK = 256
+class Deletion:
+    """One deletion run as an async context manager that yields its results and then holds its report.
 
+    :param target: the API to delete from.
+    :param ids: the ids, a plain or an async iterable of strings (pulled lazily, see ``ahead``).
+    :param options: run options (default: ``RunOptions(quiet=True)``); their ``inputs`` and ``output`` are ignored.
+    :param hooks: work bracketing the run (e.g. Coveo's source status: ``after`` runs whatever happens).
+    :param ahead: at most this many ids are pulled beyond the results the caller has taken.
+    """
 
-async def _chunks(ids: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[list[Record]]:
-    line = 0
-    if isinstance(ids, AsyncIterable):
-        async for raw in ids:  # one at a time: the caller's source may trickle, and each id is sent as it comes
+    def __init__(
+        self,
+        target: Target,
+        ids: Iterable[str] | AsyncIterable[str],
+        options: RunOptions | None = None,
+        *,
+        hooks: RunHooks | None = None,
+        ahead: int = DEFAULT_AHEAD,
+    ) -> None:
+        if ahead < 1:
+            raise ValueError(f"ahead must be >= 1 (got {ahead})")
+        self._target, self._ids, self._hooks, self._ahead = target, ids, hooks, ahead
+        self._options = dataclasses.replace(
+            options or RunOptions(quiet=True), inputs=(), output=None, handle_signals=False
+        )
+        self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the run has ended
+        self._pulled = 0  # ids taken from the caller's iterable
+        self._taken = 0  # results handed to the caller
+        self._room = asyncio.Event()  # set when pulled - taken falls under ahead again
+        self._interrupt = asyncio.Event()
+        self._task: asyncio.Task[RunReport] | None = None
+        self._ended = False
+
+    def __repr__(self) -> str:
+        state = "not started" if self._task is None else ("done" if self._task.done() else "running")
+        return f"<Deletion {state} pulled={self._pulled} taken={self._taken} ahead={self._ahead}>"
+
+    @property
+    def report(self) -> RunReport:
+        """The finished run's summary and exit status (SPEC §5, §8); ``RuntimeError`` before the run has ended."""
+        if self._task is None or not self._task.done() or self._task.cancelled():
+            raise RuntimeError("the run has not finished: read the report after the async with block")
+        return self._task.result()
+
+    async def __aenter__(self) -> Deletion:
+        if self._task is not None:
+            raise RuntimeError("a Deletion runs once")
+        self._task = asyncio.create_task(
+            run_deletion(
+                self._target,
+                self._options,
+                hooks=self._hooks,
+                records=self._records(),
+                stdout=_Discard(),  # type: ignore[arg-type]
+                on_result=self._results.put_nowait,
+                interrupt=self._interrupt,
+            ),
+            name="bulkdelete-run",
+        )
+        self._task.add_done_callback(lambda _: self._results.put_nowait(None))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+        if exc_type is None and self._task is not None:
+            self._task.result()  # a run that raised (a bug, a failing ids iterable) does not end quietly
+
+    def __aiter__(self) -> AsyncIterator[Result]:
+        return self
+
+    async def __anext__(self) -> Result:
+        if self._task is None:
+            raise RuntimeError("use the Deletion inside `async with`")
+        result = None if self._ended else await self._results.get()
+        if result is None:
+            self._ended = True
+            self._task.result()  # the run's own exception, if it raised one
+            raise StopAsyncIteration
+        self._taken += 1
+        if self._pulled - self._taken < self._ahead:
+            self._room.set()
+        return result
+
+    async def aclose(self) -> None:
+        """Stop the run if it is still going (as SIGINT does) and return once it has ended, ``after`` hook included.
+
+        The run's own exception, if any, is not raised here: ``report`` (or iterating) raises it.
+        """
+        task = self._task
+        if task is None:
+            return
+        if not task.done():
+            self._interrupt.set()
+        try:
+            await asyncio.wait([task])  # every request has ended and the after hook has run
+        except asyncio.CancelledError:  # our caller is cancelled: so is the run (its after hook still runs)
+            task.cancel()
+            raise
+
+    async def _records(self) -> AsyncIterator[list[Record]]:
+        """The caller's ids as chunks of records, pulled no further than ``ahead`` beyond the results taken."""
+        line = 0
+        if isinstance(self._ids, AsyncIterable):
+            async for raw in self._ids:  # one at a time: the source may trickle, and each id is sent as it comes
+                line += 1
+                self._pulled += 1
+                yield [_record(raw, line)]
+                await self._wait_for_room()
+            return
+        chunk: list[Record] = []
+        for raw in self._ids:
             line += 1
-            yield [_record(raw, line)]
-        return
-    chunk: list[Record] = []
-    for raw in ids:
-        line += 1
-        chunk.append(_record(raw, line))
-        if len(chunk) == _CHUNK:
+            self._pulled += 1
+            chunk.append(_record(raw, line))
+            if len(chunk) == _CHUNK or self._pulled - self._taken >= self._ahead:
+                yield chunk
+                chunk = []
+                await self._wait_for_room()
+                await asyncio.sleep(0)  # a long in-memory list must not starve the workers
+        if chunk:
             yield chunk
-            chunk = []
-            await asyncio.sleep(0)  # a long in-memory list must not starve the workers
-    if chunk:
-        yield chunk
+
+    async def _wait_for_room(self) -> None:
+        while self._pulled - self._taken >= self._ahead:
+            self._room.clear()
+            await self._room.wait()
 
 
 def _record(raw: str, line: int) -> Record:
@@ -68,25 +194,13 @@ async def delete_ids(
     options: RunOptions | None = None,
     *,
     hooks: RunHooks | None = None,
-    report: list[RunReport] | None = None,
+    ahead: int = DEFAULT_AHEAD,
 ) -> AsyncIterator[Result]:
-    """Delete ``ids`` through ``target``; yield one ``Result`` per id as it is decided.
+    """Delete ``ids`` through ``target``; yield one ``Result`` per id as it is decided (see ``Deletion``).
 
-    ``options`` defaults to ``RunOptions(quiet=True)`` (no summary on stderr); its ``inputs`` are ignored. When
-    ``report`` is given, the run's ``RunReport`` (summary and exit code) is appended to it at the end.
+    Close it early with ``aclose()`` (or ``break`` inside ``contextlib.aclosing``): it returns once the run has
+    stopped. For the run's report (summary, exit status), use ``Deletion``.
     """
-    opts = dataclasses.replace(options or RunOptions(quiet=True), inputs=(), output=None, handle_signals=False)
-    results: asyncio.Queue[Result | None] = asyncio.Queue()
-    run = asyncio.ensure_future(
-        run_deletion(target, opts, hooks=hooks, records=_chunks(ids), stdout=_Discard(), on_result=results.put_nowait)  # type: ignore[arg-type]
-    )
-    run.add_done_callback(lambda _: results.put_nowait(None))
-    try:
-        while (result := await results.get()) is not None:
+    async with Deletion(target, ids, options, hooks=hooks, ahead=ahead) as run:
+        async for result in run:
             yield result
-        finished = await run
-        if report is not None:
-            report.append(finished)
-    finally:
-        if not run.done():
-            run.cancel()

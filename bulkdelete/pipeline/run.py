@@ -195,6 +195,7 @@ async def run_deletion(
     stdout: BinaryIO | None = None,
     stderr: IO[str] | None = None,
     on_result: Callable[[Result], None] | None = None,
+    interrupt: asyncio.Event | None = None,
 ) -> RunReport:
     """Run one deletion to its end and report it.
 
@@ -202,11 +203,13 @@ async def run_deletion(
     journal is locked from before it is read until the run ends: a second run on it raises ``ConfigError``, as does a
     descriptor limit too low for ``options.concurrency`` (the soft limit is raised first, up to the hard one), and an
     input that cannot be opened, before anything is written or sent.
+
+    Setting ``interrupt`` stops the run as SIGINT does (the library's early close).
     """
     if not options.dry_run:
         ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
     with journal_locked(options.resume):
-        return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result)
+        return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt)
 
 
 async def _run_deletion(
@@ -218,6 +221,7 @@ async def _run_deletion(
     stdout: BinaryIO | None,
     stderr: IO[str] | None,
     on_result: Callable[[Result], None] | None,
+    interrupt: asyncio.Event | None,
 ) -> RunReport:
     source = (
         CountedChunks(records)
@@ -245,7 +249,7 @@ async def _run_deletion(
     if log is not None:
         log.start()
     try:
-        end = await _drive(target, options, hooks, source, rate, stats, outputs, console, done_ids)
+        end = await _drive(target, options, hooks, source, rate, stats, outputs, console, done_ids, interrupt)
     finally:
         timeline.stop()
         if log is not None:
@@ -317,6 +321,7 @@ async def _drive(
     outputs: _Outputs,
     console: Console,
     done_ids: SeenIds | None,
+    interrupt: asyncio.Event | None,
 ) -> RunEnd:
     network = options.network if options.network is not None else Network.from_env()
     async with open_session(network, limit=options.concurrency + 2) as session:
@@ -339,7 +344,11 @@ async def _drive(
         )
         outputs.engine = engine
         run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options))
-        with _signals(engine, run_task, outputs.flush, options, console), _deadline(engine, options.stop_after):
+        with (
+            _signals(engine, run_task, outputs.flush, options, console),
+            _deadline(engine, options.stop_after),
+            _interrupt_on(interrupt, engine, run_task, options.grace_s),
+        ):
             try:
                 return await run_task
             except asyncio.CancelledError:
@@ -385,6 +394,28 @@ def _deadline(engine: Engine, stop_after: float | None) -> Iterator[None]:
         yield
     finally:
         handle.cancel()
+
+
+@contextlib.contextmanager
+def _interrupt_on(
+    event: asyncio.Event | None, engine: Engine, run_task: asyncio.Future[RunEnd], grace_s: float
+) -> Iterator[None]:
+    """Once ``event`` is set, stop as a first signal does: nothing new is sent, in-flight requests get ``grace_s``."""
+    if event is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+
+    async def interrupt_when_set() -> None:
+        await event.wait()
+        engine.stop(StopReason.INTERRUPTED, "closed by the caller")
+        loop.call_later(grace_s, run_task.cancel)
+
+    watcher = asyncio.ensure_future(interrupt_when_set())
+    try:
+        yield
+    finally:
+        watcher.cancel()
 
 
 @contextlib.contextmanager
