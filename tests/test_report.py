@@ -43,16 +43,22 @@ def write(path: Path, lines: list[bytes], tail: bytes = b"") -> Path:
 def test_one_pass_counts_per_second_and_keeps_the_slowest_and_the_failed(tmp_path: Path) -> None:
     lines = [line(n, n // 10) for n in range(1, 41)]  # 40 records over seconds 0..4
     lines += [line(41, 2, outcome="failed", attempts=3), line(42, 2, status=429, outcome="failed", attempts=6)]
-    lines.append(line(43, 3, ts=None))
-    results = write(tmp_path / "r.jsonl", lines, tail=b'{"id": "torn')
+    lines += [line(43, 3, ts=None), line(44, 3, ts="yesterday"), line(45, 3, ts=17)]
+    results = write(tmp_path / "r.jsonl", [*lines, b"[1, 2]\n", b"\n"], tail=b'{"id": "torn')
     agg = aggregate(results, keep=3, keep_failed=1)
-    assert (agg.lines, agg.ok, agg.not_ok, agg.skipped_lines, agg.without_ts) == (43, 41, 2, 1, 1)
-    assert agg.outcomes == {"accepted": 41, "failed": 2}
-    assert agg.statuses == {"202": 41, "500": 1, "429": 1}
+    assert (agg.lines, agg.ok, agg.not_ok, agg.skipped_lines, agg.without_ts) == (
+        45,
+        43,
+        2,
+        2,
+        3,
+    )  # [1, 2] and the torn line
+    assert agg.outcomes == {"accepted": 43, "failed": 2}
+    assert agg.statuses == {"202": 43, "500": 1, "429": 1}
     epoch = min(agg.seconds)
     assert [sum(agg.seconds[epoch + s].outcomes.values()) for s in range(5)] == [9, 10, 12, 10, 1]
     assert (agg.seconds[epoch + 2].retries, agg.seconds[epoch + 2].throttled) == (2 + 5, 1)
-    assert [item.id for item in agg.slowest] == ["https://x.com/43", "https://x.com/42", "https://x.com/41"]
+    assert [item.id for item in agg.slowest] == ["https://x.com/45", "https://x.com/44", "https://x.com/43"]
     assert [(item.id, item.request_id, item.error) for item in agg.failed] == [
         ("https://x.com/41", "req-41", "500 INTERNAL: boom 41")
     ]
@@ -110,6 +116,11 @@ def test_the_page_is_self_contained_and_bounded_for_a_long_failing_run(tmp_path:
     assert facts.charts == 3 and facts.lines == 5000
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html)  # everything inlined
     assert "y" * 301 not in html  # long ids are cut
+
+
+def test_an_empty_results_file_still_gives_a_page(tmp_path: Path) -> None:
+    facts = build_report(write(tmp_path / "r.jsonl", []), tmp_path / "page.html")
+    assert (facts.lines, facts.charts) == (0, 0) and "records" in (tmp_path / "page.html").read_text(encoding="utf-8")
 
 
 async def test_report_command_writes_the_page_and_says_where(tmp_path: Path) -> None:

@@ -118,13 +118,19 @@ class _Clock:
         self._last_key = ""
         self._last = Second()
 
-    def second(self, ts: str) -> Second:
+    def second(self, ts: object) -> Second | None:
+        """The ``Second`` of ``ts``; None when ``ts`` is not an ISO 8601 time (the line then counts as without one)."""
+        if not isinstance(ts, str):
+            return None
         key = ts[:19]
         if key == self._last_key:
             return self._last
         epoch = self._parsed.get(key)
         if epoch is None:
-            epoch = self._parsed[key] = _epoch_second(ts)
+            try:
+                epoch = self._parsed[key] = _epoch_second(ts)
+            except ValueError:
+                return None
         found = self._seconds.get(epoch)
         if found is None:
             found = self._seconds[epoch] = Second()
@@ -150,6 +156,8 @@ def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate
         try:
             doc = loads(raw)
         except orjson.JSONDecodeError:
+            if not raw.strip():
+                continue  # a blank line is no record, nor worth a note
             doc = None
         if not isinstance(doc, dict) or "outcome" not in doc:
             agg.skipped_lines += 1
@@ -157,10 +165,10 @@ def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate
         outcome, status, latency, ts = doc["outcome"], doc.get("status"), doc.get("latency_ms"), doc.get("ts")
         outcomes[outcome] += 1
         statuses[str(status) if status is not None else "none"] += 1
-        if ts is None:
+        second = clock.second(ts)
+        if second is None:
             agg.without_ts += 1
         else:
-            second = clock.second(ts)
             second.outcomes[outcome] += 1
             attempts = doc.get("attempts") or 0
             if attempts > 1:
