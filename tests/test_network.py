@@ -209,3 +209,25 @@ async def test_an_unsupported_proxy_is_a_usage_error(value: str) -> None:
     args = coveo_args("https://api.cloud.coveo.com", "-")
     done = await run_cli(*args, stdin=STDIN, env=cli_env({"ALL_PROXY": value}))
     assert done.code == 2 and "ALL_PROXY" in done.stderr and "not supported" in done.stderr
+
+
+async def test_batch_mode_uploads_go_through_the_proxy_too(pki: Pki) -> None:
+    """The file container's upload URI names the API host: only the proxy can resolve it."""
+    async with proxied(pki) as (emu, proxy):
+        args = coveo_args(via_name(emu), "--mode", "batch", "--rate", "0", "--ca-bundle", str(pki.ca), "-")
+        done = await run_cli(*args, stdin=STDIN, env=cli_env({"HTTPS_PROXY": proxy.url}))
+        assert emu.documents == []
+    assert done.code == 0, done.stderr
+    assert all(line["outcome"] == "batched" for line in done.lines) and len(done.lines) == len(IDS)
+    assert set(proxy.log.tunnels) == {f"{API_HOST}:{port_of(emu)}"}
+
+
+async def test_a_status_call_that_gets_no_answer_stops_the_run_with_exit_3(pki: Pki) -> None:
+    async with https_emulator(pki) as emu:
+        env = cli_env({"HTTPS_PROXY": "http://127.0.0.1:9"})
+        args = coveo_args(emu.base_url, "--status", "REFRESH", "--ca-bundle", str(pki.ca), "-")
+        done = await run_cli(*args, stdin=STDIN, env=env)
+        assert emu.stats()["requests"] == 0
+    assert done.code == 3, done.stderr
+    assert "setting the source status got no answer: cannot connect to the proxy http://127.0.0.1:9" in done.stderr
+    assert "internal error" not in done.stderr

@@ -19,6 +19,7 @@ import orjson
 
 from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_emulator
 from bulkdelete.input.reader import read_records
+from bulkdelete.net.session import Network
 from bulkdelete.output import console
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
@@ -128,6 +129,7 @@ async def _demo(documents: list[str], export: Path, rate: float, config: Emulato
             backoff=BackoffPolicy(base=0.05, cap=0.5),
             secrets=(settings.api_key,),
             summary_path=str(folder / "summary.json"),
+            network=Network.from_env(proxy=""),  # the embedded emulator is on 127.0.0.1: never through a proxy
         )
         with (folder / "results.jsonl").open("wb") as results:  # stdout shows them too: the report reads this copy
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
 
-from bulkdelete.errors import AbortRun
+from bulkdelete.errors import AbortRun, TransportError
 from bulkdelete.input.feed import CountedChunks, ReaderFeed
 from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
@@ -372,6 +372,10 @@ async def _engine_run(
             await hooks.before(transport)
         except AbortRun as exc:
             return RunEnd(StopReason.ABORTED, scrub(str(exc), options.secrets), 0)
+        except TransportError as exc:  # no answer to the status call (proxy, DNS, API down): nothing else is sent
+            return RunEnd(
+                StopReason.ABORTED, scrub(f"setting the source status got no answer: {exc}", options.secrets), 0
+            )
     return await engine.run(source)
 
 
