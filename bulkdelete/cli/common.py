@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bulkdelete.cli import loop
 from bulkdelete.cli.checks import check
 from bulkdelete.cli.checks import config_errors as config_errors  # where the commands import it from
 from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
@@ -228,7 +228,7 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
     if (not options.inputs or "-" in options.inputs) and sys.stdin.isatty() and not options.quiet:
         console.info("reading ids from the terminal, one per line; end with Ctrl-D")
     try:
-        report = asyncio.run(run_deletion(target, options, hooks=hooks))
+        report = loop.run(run_deletion(target, options, hooks=hooks))
     except ConfigError as exc:  # found once the run starts, before anything is sent (e.g. the journal is locked)
         console.error(str(exc))
         sys.exit(EXIT_USAGE)

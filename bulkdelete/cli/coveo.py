@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any
 import click
 import orjson
 
+from bulkdelete.cli import loop
 from bulkdelete.cli.checks import check, fail_if_any
 from bulkdelete.cli.common import (
     apply,
@@ -289,7 +289,7 @@ def single_call(
                 return EXIT_NOT_OK, {"ok": False, "error": str(exc)}
             return EXIT_OK, {"ok": True, "status": reply.status, "request_id": reply.request_id}
 
-    code, outcome = asyncio.run(go())
+    code, outcome = loop.run(go())
     line = {**call, **outcome}
     if "error" in line:
         line["error"] = scrub(str(line["error"]), [settings.api_key, *network.secrets])

@@ -9,7 +9,6 @@ the report extra) and prints its path.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import click
 import orjson
 
+from bulkdelete.cli import loop
 from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_emulator
 from bulkdelete.input.reader import read_records
 from bulkdelete.net.session import Network
@@ -98,7 +98,7 @@ def demo_command(
     config = EmulatorConfig(
         fail_rate=fail_rate, reset_rate=reset_rate, seed=seed, quota=parse_quota(f"{DEMO_QUOTA}/1s")
     )
-    code = asyncio.run(_demo(documents, export, rate, config, folder))
+    code = loop.run(_demo(documents, export, rate, config, folder))
     write_report(folder, report_path or folder / "report.html")
     sys.exit(code)
 
