@@ -101,8 +101,6 @@ def official_loop(base: str, ids_path: str) -> None:
 # -- the orchestrator ------------------------------------------------------------------------------------------------
 
 
-
-
 def contenders(base: str, ids: Path, out: Path, concurrency: int, uvloop: bool) -> dict[str, list[str]]:
     me = str(Path(__file__).resolve())
     common = ["--base-url", base, "--org", ORG, "--source", SOURCE]
