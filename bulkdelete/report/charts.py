@@ -48,12 +48,14 @@ def _figure(y_label: str, x_range: Any | None) -> Any:
 
 
 def _finish(fig: Any) -> Any:
-    """Hover, and the legend beside the plot (inside it, it hid the start of the run)."""
+    """Hover, and the legend in one row above the plot: inside, it hid the start of the run; beside it, legends of
+    different widths put the linked time axes out of line."""
     legend = fig.legend[0]
     legend.click_policy = "hide"  # click a legend entry to hide that series
+    legend.orientation = "horizontal"
     legend.location = "top_left"
     fig.center.remove(legend)
-    fig.add_layout(legend, "right")
+    fig.add_layout(legend, "above")
     fig.add_tools(HoverTool(tooltips=[("time", "$x{%F %T}"), ("value", "$y{0,0.0}")], formatters={"$x": "datetime"}))
     return fig
 
