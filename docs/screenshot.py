@@ -24,10 +24,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-def bulkdelete(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def bulkdelete(*args: str) -> None:
     env = {**os.environ, "COVEO_API_KEY": "demo-key"}
-    cmd = [sys.executable, "-m", "bulkdelete", *args]
-    return subprocess.run(cmd, check=False, text=True, cwd=ROOT, env=env, timeout=300, **kwargs)  # type: ignore[call-overload]
+    subprocess.run([sys.executable, "-m", "bulkdelete", *args], check=True, cwd=ROOT, env=env, timeout=300)
 
 
 async def shoot(page_path: Path, png: Path) -> None:
@@ -54,8 +53,9 @@ def main() -> None:
         while found is None:
             found = re.search(r"http://127\.0\.0\.1:\d+", emulator.stderr.readline())
         base = found.group(0)
-        bulkdelete("coveo", "delete", "--base-url", base, "--org", "acme", "--source", "intranet", "--rate", "auto",
-                   "-o", str(folder / "results.jsonl"), "--summary", str(folder / "summary.json"), str(ids))  # fmt: skip
+        results, summary = str(folder / "results.jsonl"), str(folder / "summary.json")
+        target = ["--base-url", base, "--org", "acme", "--source", "intranet"]
+        bulkdelete("coveo", "delete", *target, "--rate", "auto", "-o", results, "--summary", summary, str(ids))
     finally:
         emulator.terminate()
         emulator.wait(10)
