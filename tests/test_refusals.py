@@ -159,3 +159,38 @@ async def test_a_paused_organization_aborts_at_once_with_exit_3(tmp_path: Path, 
     assert done.code == 3, done.stderr
     assert stats["requests"] <= 4 and stats["documents_left"] == len(docs)
     assert "ORGANIZATION_IS_PAUSED" in done.stderr and "the organization is paused" in done.stderr
+
+
+def http_args(base_url: str, *extra: str) -> list[str]:
+    return ["http", "delete", "--url", f"{base_url}/rest/docs/{{id}}", "--header", "Authorization: Bearer k", *extra]
+
+
+async def test_gone_answers_are_outcomes_never_refusals(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", [f"absent-{n}" for n in range(300)])
+    async with run_emulator(EmulatorConfig(), docs=["present"]) as emu:
+        done = await run_cli(*http_args(emu.base_url, "--rate", "0", str(ids)))
+        requests = emu.stats()["requests"]
+    assert done.code == 0, done.stderr
+    assert requests == 300 and {line["outcome"] for line in done.lines} == {"not_found"}
+    assert "refusal" not in done.stderr
+
+
+async def test_404s_that_do_not_mean_gone_are_a_refusal(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", [f"absent-{n}" for n in range(3000)])
+    async with run_emulator(EmulatorConfig(), docs=[]) as emu:
+        args = http_args(emu.base_url, "--rate", "0", "--concurrency", "4", "--gone-status", "none", str(ids))
+        done = await run_cli(*args)
+        requests = emu.stats()["requests"]
+    assert done.code == 3, done.stderr
+    assert FIRST_ANSWERS <= requests <= FIRST_ANSWERS + 4
+    assert "404 document_not_found" in done.stderr and "--base-url" in done.stderr
+
+
+async def test_the_rest_emulator_refuses_on_demand(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", [f"doc-{n}" for n in range(3000)])
+    async with run_emulator(EmulatorConfig(refuse=(422, "invalid_document_id")), docs=[]) as emu:
+        done = await run_cli(*http_args(emu.base_url, "--rate", "0", "--concurrency", "4", str(ids)))
+        requests = emu.stats()["requests"]
+    assert done.code == 3, done.stderr
+    assert FIRST_ANSWERS <= requests <= FIRST_ANSWERS + 4
+    assert "422 invalid_document_id" in done.stderr and "ids' format" in done.stderr

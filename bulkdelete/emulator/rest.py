@@ -5,6 +5,7 @@ rehearsed against. It shares the emulator's documents, stats, faults and quota w
 
 * auth: ``Authorization: Bearer <key>`` (with ``--api-key``, only that key), else ``401``;
 * quota: the sliding window per collection, ``429`` (``Retry-After`` only with ``--retry-after``);
+* ``--refuse STATUS:CODE``: that final error for every request;
 * ``--fail-rate``: ``503``; ``--reset-rate`` and ``--latency-ms``: the middleware, as for every API.
 
 The id is the path segment as the router decodes it: ``/rest/c/a%2Fb%20c`` deletes ``a/b c``. Errors are JSON
@@ -38,6 +39,9 @@ async def delete_document(request: web.Request) -> web.Response:
     collection = request.match_info["collection"]
     if not state.take_quota("rest:" + collection, asyncio.get_running_loop().time()):
         return throttled(rest_error(429, "too_many_requests", "Too many requests. Retry later."), state)
+    if config.refuse is not None:
+        status, code = config.refuse
+        return rest_error(status, code, f"Refused: {code} (the emulator's --refuse).")
     if state.chance(config.fail_rate):
         state.stats.faults += 1
         return rest_error(503, "unavailable", "The service is temporarily unavailable (injected fault).")
