@@ -65,6 +65,8 @@ class Result(NamedTuple):
     error: str | None = None
     latency_ms: float | None = None
     batch: str | None = None
+    ts: str | None = None  # when the outcome was decided: UTC, ISO 8601, milliseconds, ``Z`` (``utc_stamp``)
+    request_id: str | None = None  # the API's X-Request-ID of the last answer
 
     @property
     def ok(self) -> bool:
@@ -73,7 +75,7 @@ class Result(NamedTuple):
     def to_dict(self) -> dict[str, object]:
         # Once per record on the hot path: the tuples unpacked (one C step, where each NamedTuple field read is a
         # descriptor call) and ``_value_`` read rather than the ``value`` property.
-        record, outcome, status, attempts, error, latency_ms, batch = self
+        record, outcome, status, attempts, error, latency_ms, batch, ts, request_id = self
         record_id, line, file, _ = record
         doc: dict[str, object] = {
             "id": record_id,
@@ -84,6 +86,8 @@ class Result(NamedTuple):
             "error": error,
             "latency_ms": None if latency_ms is None else round(latency_ms, 3),
             "line": line,
+            "ts": ts,
+            "request_id": request_id,
         }
         if file is not None:
             doc["file"] = file

@@ -56,7 +56,7 @@ def test_url_prefix_builds_the_url_that_parsing_the_whole_string_gives(base: str
 def test_fast_new_builds_the_same_tuple_as_the_constructor() -> None:
     record = Record("https://x/1", 3)
     assert fast_new(Record, ("https://x/1", 3, None, None)) == record
-    result = fast_new(Result, (record, Outcome.ACCEPTED, 202, 1, None, 1.5, None))
+    result = fast_new(Result, (record, Outcome.ACCEPTED, 202, 1, None, 1.5, None, None, None))
     assert result == Result(record, Outcome.ACCEPTED, status=202, attempts=1, latency_ms=1.5)
     assert type(result) is Result and result.ok
 

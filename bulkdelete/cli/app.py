@@ -53,7 +53,8 @@ def cli() -> None:
 
     Reads ids from files or stdin, sends deletes within your quota, writes one JSON line per input record to
     stdout and a summary to stderr. Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent),
-    3 aborted (401/403, daily quota, --max-errors), 130 interrupted.
+    3 aborted (401/403, daily quota, --max-errors, results that cannot be written), 4 stopped by --stop-after or
+    --max-requests with records left (--resume finishes them), 70 internal error (a bug), 130 interrupted.
     """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -174,6 +175,12 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 metavar="FILE",
                 help="Write the run summary as JSON to FILE.",
             ),
+            click.option(
+                "--overwrite",
+                is_flag=True,
+                help="Let -o replace an existing non-empty file (an earlier run's results); devices and pipes are "
+                "always written as given, --resume always appends.",
+            ),
             click.option("-q", "--quiet", is_flag=True, help="No human summary on stderr."),
             network_options,
         ]
@@ -211,6 +218,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         log_every=check(lambda: parse_duration(params["log_every"], "--log-every", allow_zero=True), 0.0),
         log_format=params["log_format"],
         summary_path=check(lambda: check_writable(params["summary_path"], "--summary"), None),
+        overwrite=params["overwrite"],
         quiet=params["quiet"],
         backoff=BackoffPolicy(),
         secrets=secrets + (network.secrets if network is not None else ()),
@@ -234,7 +242,7 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
         if os.environ.get("BULKDELETE_DEBUG", "") not in ("", "0"):
-            raise
+            traceback.print_exc()  # for the report; the exit status stays that of a bug
         reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
         console.error(
             f"internal error ({reason}): this is a bug in bulkdelete; please report it to its maintainers with the "

@@ -89,7 +89,8 @@ A nightly batch job (cron), in a 2-hour window, continuing tomorrow where it sto
   bulkdelete coveo delete --resume journal.jsonl --stop-after 2h --max-requests 200000 \\
     --max-errors 1% --summary summary.json --status REFRESH stale-ids.txt.gz
 
-Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent), 3 aborted, 130 interrupted.
+Exit status: 0 all ok, 1 some not ok, 2 usage error (nothing sent), 3 aborted (or results that cannot be
+written), 4 budget spent with records left (--resume finishes them), 70 internal error, 130 interrupted.
 """
 
 

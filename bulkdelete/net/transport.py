@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 import aiohttp
+from multidict import istr
 from yarl import URL
 
 from bulkdelete.errors import BulkDeleteError, ConnectError, ProxyRefused, TransportError
@@ -25,6 +27,12 @@ from bulkdelete.rate.control import StartSlots
 from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import fast_new
 from bulkdelete.targets.base import Reply
+
+#: The X-Request-ID of the last answer a request got in the current task (None: no answer, or none given). Each
+#: engine worker is a task that sends one job at a time: after ``target.send`` returns, this names the answer its
+#: verdicts came from, whatever the target, without every target having to carry it through its verdicts.
+last_request_id: ContextVar[str | None] = ContextVar("last_request_id", default=None)
+_REQUEST_ID = istr("X-Request-ID")  # an istr key skips the case folding a str key costs on every lookup
 
 
 class StopSending(BulkDeleteError):
@@ -126,6 +134,7 @@ class HttpTransport:
         if status == 407 and proxy is not None:  # the proxy's answer to a plain-http request, not the API's
             raise ProxyRefused(f"the proxy {proxy} refused the request: 407 Proxy Authentication Required", 407)
         stats.record_reply(status, latency_ms)
+        last_request_id.set(response.headers.get(_REQUEST_ID))
         return fast_new(Reply, (status, body, response.headers, latency_ms))  # Reply(...) without a Python frame
 
     def _route(self, url: URL) -> Proxy | None:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bulkdelete.errors import AbortRun, ConfigError, ConnectError, TransportError
-from bulkdelete.net.transport import HttpTransport, StopSending
+from bulkdelete.net.transport import HttpTransport, StopSending, last_request_id
 from bulkdelete.output.stats import RunStats
+from bulkdelete.output.timestamps import utc_stamp
 from bulkdelete.pipeline.batcher import Batcher, Job, Pending
 from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.refusals import RefusalWatch
@@ -199,19 +200,20 @@ class Engine:
         validate, seen, done_ids = self._target.validate, self._seen, self._done_ids
         dry_run = self._settings.dry_run
         send: list[Record] = []
+        ts = utc_stamp()  # once per chunk: its records are decided within the same loop turn
         for record in chunk:
             if self._stopping:  # decided inside this chunk (--max-errors on invalid ids)
                 break
             record_id, _, _, problem = record
             early = None
             if problem is not None or (problem := validate(record_id)) is not None:
-                early = Result(record, Outcome.INVALID, error=problem)
+                early = Result(record, Outcome.INVALID, error=problem, ts=ts)
             elif seen is not None and not seen.add(record_id):
-                early = Result(record, Outcome.DUPLICATE)
+                early = Result(record, Outcome.DUPLICATE, ts=ts)
             elif done_ids is not None and record_id in done_ids:
-                early = Result(record, Outcome.SKIPPED)
+                early = Result(record, Outcome.SKIPPED, ts=ts)
             elif dry_run:
-                early = Result(record, Outcome.PLANNED)
+                early = Result(record, Outcome.PLANNED, ts=ts)
             if early is None:
                 send.append(record)
             else:
@@ -273,6 +275,7 @@ class Engine:
             for pending in job:
                 retried = retried or pending.attempts > 0
                 pending.attempts += 1
+            last_request_id.set(None)  # the transport sets it from each answer this worker's job gets
             try:
                 verdicts = await target.send(transport, (job[0].record,) if len(job) == 1 else [p.record for p in job])
             except Exception as exc:  # a bug in a target must cost its records a 'failed' line, never the whole run
@@ -283,11 +286,12 @@ class Engine:
             if retried:
                 self._stats.retries += 1
             self._pace_after(verdicts)
+            request_id = last_request_id.get()
             if len(job) == 1:
-                self._settle(job[0], verdicts[0])
+                self._settle(job[0], verdicts[0], request_id)
             else:
                 for pending, verdict in zip(job, verdicts, strict=True):
-                    self._settle(pending, verdict)
+                    self._settle(pending, verdict, request_id)
             if (refused := refusals.observe(verdicts)) is not None:  # every request refused alike: stop (exit 3)
                 self.stop(StopReason.ABORTED, refused)
 
@@ -322,8 +326,10 @@ class Engine:
                 return
         self._rate.on_success(verdicts[0].latency_ms if verdicts else None)
 
-    def _settle(self, pending: Pending, verdict: Verdict) -> None:
-        """Decide the record (done, aborting, out of attempts), or leave it (stopping), or send it again later."""
+    def _settle(self, pending: Pending, verdict: Verdict, request_id: str | None) -> None:
+        """Decide the record (done, aborting, out of attempts), or leave it (stopping), or send it again later.
+
+        ``request_id``: the API's X-Request-ID of the last answer to this attempt, for the result line."""
         action, outcome, status, error, latency_ms, batch, _, _ = verdict
         if action is Action.DONE:
             pass
@@ -339,7 +345,8 @@ class Engine:
             return
         error = None if outcome.ok else (error or "failed")
         # tuple.__new__: the NamedTuple's generated __new__ would be one more Python frame, once per record.
-        self._decide(fast_new(Result, (pending.record, outcome, status, pending.attempts, error, latency_ms, batch)))
+        result = (pending.record, outcome, status, pending.attempts, error, latency_ms, batch, utc_stamp(), request_id)
+        self._decide(fast_new(Result, result))
         self._release()
         if action is Action.ABORT:
             self.stop(StopReason.ABORTED, verdict.error)
