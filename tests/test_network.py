@@ -231,3 +231,11 @@ async def test_a_status_call_that_gets_no_answer_stops_the_run_with_exit_3(pki: 
     assert done.code == 3, done.stderr
     assert "setting the source status got no answer: cannot connect to the proxy http://127.0.0.1:9" in done.stderr
     assert "internal error" not in done.stderr
+
+
+async def test_quiet_still_says_why_an_untrusted_certificate_stopped_the_run(pki: Pki) -> None:
+    async with https_emulator(pki) as emu:
+        done = await run_cli(*coveo_args(emu.base_url, "-q", "-"), stdin=STDIN, env=cli_env())
+    assert done.code == 3
+    assert done.stderr.startswith("bulkdelete: error: the TLS certificate of 127.0.0.1:")
+    assert "certificate verify failed: unable to get local issuer certificate" in done.stderr

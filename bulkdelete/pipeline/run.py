@@ -319,6 +319,8 @@ async def _run_deletion(
         console.error(scrub(end.message, options.secrets))
     elif not options.quiet:
         console.summary(summary, render_text(summary))
+    elif exit_code == EXIT_ABORTED and end.message:  # --quiet drops the summary, never why the run was aborted
+        console.error(scrub(end.message, options.secrets))
     return RunReport(summary, exit_code)
 
 
