@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
+import warnings
 
 import orjson
 import pytest
 
-from bulkdelete.output.console import Console, ProgressLine, duration_text
+from bulkdelete.output.console import Console, ProgressLine, duration_text, routed_logging
 from bulkdelete.output.progress import ProgressLog
 from bulkdelete.output.stats import RunStats
 from bulkdelete.records import Outcome, Record, Result
@@ -123,3 +125,23 @@ def test_progress_log_rate_is_over_the_last_interval_and_eta_from_the_total() ->
     now[0] = 120.0  # nothing decided meanwhile: rate 0, no eta
     second = log.line()
     assert (second.rate, second.eta_s) == (0.0, None)
+
+
+def test_library_log_records_and_warnings_go_through_the_console_as_json() -> None:
+    out = io.StringIO()
+    with routed_logging(Console(out, "json")):
+        logging.getLogger("asyncio").error("Unclosed client session %s", "<session>")
+        logging.getLogger("aiohttp.client").warning("a warning")
+        logging.getLogger("quiet").info("below WARNING: not shown")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("deprecated thing", DeprecationWarning, stacklevel=1)
+    logging.getLogger("asyncio").error("after: not routed any more")
+    events = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["event"], e["logger"]) for e in events] == [
+        ("error", "asyncio"),
+        ("warning", "aiohttp.client"),
+        ("warning", "py.warnings"),
+    ]
+    assert events[0]["message"] == "asyncio: Unclosed client session <session>"
+    assert "deprecated thing" in events[2]["message"]

@@ -24,7 +24,8 @@ def run_cli(group: click.Group, **extra: Any) -> None:
     """``group.main(...)`` with bulkdelete's error style; exits with the command's status."""
     args = sys.argv[1:]
     try:
-        status = group.main(args, standalone_mode=False, **extra)
+        with console.routed_logging():  # library log records and warnings: through the console too
+            status = group.main(args, standalone_mode=False, **extra)
     except click.UsageError as exc:
         console.configure(fmt=_log_format(args))
         for message in exc.messages if isinstance(exc, ParseErrors) else [exc.format_message()]:

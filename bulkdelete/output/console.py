@@ -12,8 +12,10 @@ stderr=...)``) builds its own ``Console``. Every message is scrubbed of the secr
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
@@ -181,6 +183,44 @@ def configure(
     if secrets is not None:
         _default.secrets = tuple(secrets)
     return _default
+
+
+class _ToConsole(logging.Handler):
+    """Library log records (asyncio's "Unclosed client session", aiohttp's, Python warnings) as console lines."""
+
+    def __init__(self, target: Console | None) -> None:
+        super().__init__(logging.WARNING)
+        self._target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = self._target or _default
+        try:
+            message = f"{record.name}: {record.getMessage()}"
+        except Exception:  # a record whose arguments do not format: say so rather than lose it
+            message = f"{record.name}: {record.msg!r}"
+        if record.levelno >= logging.ERROR:
+            target.error(message, logger=record.name)
+        else:
+            target.warning(message, logger=record.name)
+
+
+@contextlib.contextmanager
+def routed_logging(target: Console | None = None) -> Iterator[None]:
+    """While inside, library log records (WARNING and up) and Python warnings go through ``target`` (default: the
+    default console).
+
+    Without it they would reach stderr through logging's last-resort handler and ``warnings.showwarning``, as plain
+    text: under ``--log-format json`` every stderr line must parse. Restores the previous state on exit.
+    """
+    root = logging.getLogger()
+    handler = _ToConsole(target)
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
 
 
 def info(message: str, **fields: Any) -> None:
