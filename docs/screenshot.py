@@ -32,7 +32,7 @@ def bulkdelete(*args: str) -> None:
 async def shoot(page_path: Path, png: Path) -> None:
     async with async_playwright() as driver:
         browser = await driver.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 1180})
+        page = await browser.new_page(viewport={"width": 1100, "height": 1480})
         await page.goto(page_path.as_uri(), wait_until="load")
         await page.wait_for_timeout(2000)
         await page.screenshot(path=str(png))

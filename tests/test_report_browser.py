@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import ConsoleMessage, Error, Route, async_playwright
 
 from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
-from tests.conftest import coveo_args, run_cli, write_ids
+from tests.conftest import coveo_args, read_lines, run_cli, write_ids
 
 # Flags that keep a headless chromium off the network it cannot reach here (it would try Google's hosts at start).
 CHROMIUM_FLAGS = [
@@ -97,20 +97,25 @@ async def test_report_of_a_throttled_auto_rate_run_renders_in_headless_chromium(
     chromium()
     ids = write_ids(tmp_path / "ids.txt", [f"https://site.example/report/{n}" for n in range(240)])
     results, summary, page = tmp_path / "results.jsonl", tmp_path / "summary.json", tmp_path / "report.html"
-    async with run_emulator(EmulatorConfig(quota=parse_quota("40/1s")), docs=[]) as emu:
-        run = await run_cli(
-            *coveo_args(emu.base_url, "--rate", "auto", "-o", str(results), "--summary", str(summary), str(ids))
-        )
-    assert run.code == 0, run.stderr
+    # A quota to find, and 503s that outlast --max-attempts 2 for ~9% of the records (0.3²): failed records, with
+    # their request ids, in the tables.
+    config = EmulatorConfig(quota=parse_quota("40/1s"), fail_rate=0.3, seed=4)
+    async with run_emulator(config, docs=[]) as emu:
+        flags = ["--rate", "auto", "--max-attempts", "2", "-o", str(results), "--summary", str(summary)]
+        run = await run_cli(*coveo_args(emu.base_url, *flags, str(ids)))
+    assert run.code == 1, run.stderr  # some records failed (503 twice)
     made = await run_cli("report", str(results), "--summary", str(summary), "-o", str(page))
     assert made.code == 0, made.stderr
     errors, requests, charts, text = await render(page, tmp_path / "report.png", tmp_path / "profile")
     assert errors == [] and requests == []
-    assert charts >= 3
+    assert charts == 4  # records per second, 429s/retries/pauses, latency (from the lines' ts), in flight
     doc = orjson.loads(summary.read_bytes())
     assert doc["records"] == 240
     for figure, label in ((doc["records"], "records"), (doc["ok"], "ok"), (doc["requests"], "requests")):
         assert f"{figure:,}\n{label}" in text
     assert "Records decided per second" in text and "429s, retries and pauses" in text
+    assert doc["not_ok"] > 0 and "Records not ok (" in text and "503" in text
+    failed = [line for line in read_lines(results) if not line["ok"]]
+    assert failed and all(str(line["request_id"]) in text for line in failed[:50])  # the API request ids
     shot = (tmp_path / "report.png").read_bytes()
     assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
