@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bulkdelete.cli import loop
 from bulkdelete.emulator import EmulatorConfig, run_emulator
+from bulkdelete.rate.pacing import loop_clock
 from tests.conftest import SOURCE, cli_env, coveo_args, read_lines, run_cli, start_cli, write_ids
 from tests.test_safety import wait_for_requests
 
@@ -27,6 +30,16 @@ async def _loop_type() -> type:
 def test_the_cli_runs_on_uvloop_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BULKDELETE_UVLOOP", raising=False)
     assert loop.run(_loop_type()) is uvloop.Loop
+
+
+def test_on_uvloop_the_engine_reads_the_unrounded_monotonic_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop's own ``time()`` counts whole milliseconds: latencies and pacing slots need better."""
+    monkeypatch.delenv("BULKDELETE_UVLOOP", raising=False)
+
+    async def clock() -> Callable[[], float]:
+        return loop_clock(asyncio.get_running_loop())
+
+    assert loop.run(clock()) is time.monotonic
 
 
 def test_bulkdelete_uvloop_0_keeps_asyncio_loop(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,8 @@
 
 Measured with ``benchmarks/throughput.py --uvloop`` (``benchmarks/RESULTS.md``): the CLI spends about a tenth less
 CPU per id on uvloop; the wall-clock difference was lost in the noise of a busy machine. Everything else is the
-same: the engine reads the loop's own clock (``loop_clock``) and installs its signal handlers through the loop.
+same: the engine installs its signal handlers through the loop, and reads ``time.monotonic`` on uvloop too
+(``loop_clock``: uvloop's own ``time()`` counts whole milliseconds).
 ``BULKDELETE_UVLOOP=0`` keeps asyncio's loop even when uvloop is installed (to rule it out when debugging).
 """
 
