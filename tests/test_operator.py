@@ -146,5 +146,5 @@ async def test_rate_auto_finds_and_holds_an_undisclosed_quota(tmp_path: Path) ->
     assert sum(row["sent"] for row in timeline) == doc["requests"] == seen["requests"]
     assert sum(row["throttled"] for row in timeline) == doc["throttled"]
     assert sum(row["ok"] for row in timeline) == accepted
-    assert timeline[0]["rate_target"] < timeline[-1]["rate_target"]  # the rate climbed from its start
+    assert max(row["rate_target"] for row in timeline) > 30  # climbed from its start at 10/s (a row ends after a cut)
     assert 20 <= doc["rate_final"] <= 120  # what auto held, near the quota of 60/s
