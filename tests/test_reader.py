@@ -91,7 +91,7 @@ def test_an_id_of_exactly_8_kib_is_valid_and_multibyte_length_counts_bytes() -> 
 
 def test_a_huge_line_is_cut_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bulkdelete.input.reader.MAX_LINE_BYTES", 50_000)
-    monkeypatch.setattr("bulkdelete.input.reader.CHUNK_BYTES", 4096)
+    monkeypatch.setattr("bulkdelete.input.chunks.CHUNK_BYTES", 4096)
     records = from_bytes(b"a\n" + b"x" * 200_000 + b"\nb\n")
     assert ids_lines(records)[0] == ("a", 1)
     assert records[1].problem == "line longer than 16 MiB"
@@ -100,7 +100,7 @@ def test_a_huge_line_is_cut_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_lines_split_across_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bulkdelete.input.reader.CHUNK_BYTES", 3)
+    monkeypatch.setattr("bulkdelete.input.chunks.CHUNK_BYTES", 3)
     assert ids_lines(from_bytes(b"\xef\xbb\xbfabcdef\n\nghij\nk")) == [("abcdef", 1), ("ghij", 3), ("k", 4)]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from bulkdelete.emulator import EmulatorConfig, run_emulator
+from bulkdelete.output.timestamps import make_utc_stamp
 from tests.conftest import ROOT, cli_env, coveo_args, read_lines, run_cli, write_ids
 
 IDS = [f"https://site.example/doc/{n}" for n in range(400)]
@@ -185,3 +186,15 @@ async def test_every_result_line_carries_when_it_was_decided_and_the_apis_reques
     assert len(request_ids) == 5 and all(str(rid).startswith("emu-") for rid in request_ids)
     assert len(set(request_ids)) == 5  # each line names its own request
     assert by_outcome["duplicate"][0]["request_id"] is None and by_outcome["invalid"][0]["request_id"] is None
+
+
+def test_utc_stamp_is_iso_8601_utc_with_milliseconds_at_every_edge() -> None:
+    assert make_utc_stamp(lambda: 0.0)() == "1970-01-01T00:00:00.000Z"
+    assert make_utc_stamp(lambda: 1764643383.9995)() == "2025-12-02T02:43:03.999Z"  # never rounds into the next second
+    ticks = iter([1764643383.001, 1764643383.5, 1764643384.25])
+    stamp = make_utc_stamp(lambda: next(ticks))
+    assert [stamp(), stamp(), stamp()] == [
+        "2025-12-02T02:43:03.001Z",
+        "2025-12-02T02:43:03.500Z",
+        "2025-12-02T02:43:04.250Z",  # a new second: the cached date-time is formatted again
+    ]

@@ -5,7 +5,7 @@ reading never runs more than a few chunks ahead of the engine.
 
 The thread can always be abandoned: a run that stops early (abort, budget, interrupt) must end the process even
 while a slow producer keeps stdin open. So nothing the thread waits on is something the interpreter's shutdown
-needs: it reads with raw ``read(2)`` calls (no ``BufferedReader`` lock held while blocked: see ``reader._stdin``),
+needs: it reads with raw ``read(2)`` calls (no ``BufferedReader`` lock held while blocked: see ``chunks.stdin_stream``),
 it waits for room on a ``threading.Semaphore``, and it hands over with ``loop.call_soon_threadsafe`` (no coroutine
 is created in the thread, so none is left un-awaited when the loop goes away). Not ``asyncio.to_thread``: the
 default executor is joined at shutdown, which a blocked read would never let finish.

@@ -2,7 +2,7 @@
 
 ``read_records`` is a synchronous generator: the engine runs it in a worker thread chunk by chunk, so the
 event loop never blocks on I/O or parsing. Memory is constant in the input size: input is read in chunks of
-``CHUNK_BYTES`` and a physical line is cut at ``MAX_LINE_BYTES`` (16 MiB).
+``chunks.CHUNK_BYTES`` and a physical line is cut at ``MAX_LINE_BYTES`` (16 MiB).
 
 Errors:
 
@@ -21,12 +21,12 @@ import itertools
 import os
 import re
 import stat
-import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 from bulkdelete.errors import ConfigError
+from bulkdelete.input.chunks import byte_chunks, stdin_stream
 from bulkdelete.input.formats import (
     MAX_LINE_BYTES,
     Batches,
@@ -42,12 +42,8 @@ from bulkdelete.records import Record
 __all__ = ["FORMATS", "count_records", "is_stream", "looks_like_uri", "read_records"]
 
 FORMATS = ("auto", "lines", "jsonl", "csv")
-CHUNK_BYTES = 256 * 1024
 SNIFF_LINES = 1000  # auto-detection looks this far for the first line that is neither blank nor a comment
 _BOM = b"\xef\xbb\xbf"
-_GZIP_MAGIC = b"\x1f\x8b"
-_GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's gzip framing (header and CRC checked)
-_INFLATE_MAX = 4 * CHUNK_BYTES
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
 
 
@@ -144,7 +140,7 @@ def _generate(
         on_input(index)
         file = name if multi else None
         if name == "-":
-            yield from _read_one(stdin or _stdin(), "stdin", file, fmt, field, name, before_read)
+            yield from _read_one(stdin or stdin_stream(), "stdin", file, fmt, field, name, before_read)
             continue
         try:
             # Unbuffered: each read is one read(2), and no BufferedReader lock is ever held across a blocking read.
@@ -155,20 +151,6 @@ def _generate(
             yield from _read_one(handle, repr(name), file, fmt, field, name, before_read)
         finally:
             handle.close()
-
-
-def _stdin() -> BinaryIO:
-    """Standard input as an unbuffered view of file descriptor 0 (``sys.stdin.buffer`` when there is none).
-
-    Never ``sys.stdin.buffer`` when avoidable: a thread blocked in a read of that ``BufferedReader`` holds its lock,
-    and the interpreter, shutting down while a slow producer keeps the pipe open, aborts on that lock (``Fatal Python
-    error: _enter_buffered_busy``). A raw ``read(2)`` holds no lock: the process can end while it waits.
-    """
-    try:
-        fd = sys.stdin.fileno()
-    except (AttributeError, ValueError, OSError):  # no stdin, or one replaced by an object without a descriptor
-        return sys.stdin.buffer
-    return open(fd, "rb", buffering=0, closefd=False)
 
 
 def _read_one(
@@ -182,7 +164,7 @@ def _read_one(
 ) -> Iterator[Record]:
     """The records of one input: a plain function, so that the caller delegates straight to the parser."""
     counter = [0]  # lines read so far, for the mid-stream error message
-    chunks = _maybe_gunzip(_raw_chunks(stream, before_read))
+    chunks = byte_chunks(stream, before_read)
     batches = _line_batches(chunks, label, counter)
     if fmt == "auto":
         fmt, delimiter, batches = _detect(name, field, batches, label)
@@ -193,61 +175,6 @@ def _read_one(
     if fmt == "jsonl":
         return parse_jsonl(batches, file, field)
     return parse_csv(batches, file, field, delimiter, label)
-
-
-def _raw_chunks(stream: BinaryIO, before_read: Callable[[], None]) -> Iterator[bytes]:
-    """Non-empty chunks of ``stream`` as they come: ``read1`` (or a raw ``read``) returns what is available, so ids
-    trickling down a pipe are yielded as they come. ``before_read`` is called before every read."""
-    read = getattr(stream, "read1", stream.read)
-    while True:
-        before_read()  # the parser has yielded every record of the bytes read so far
-        chunk = read(CHUNK_BYTES)
-        if not chunk:
-            return
-        yield chunk
-
-
-def _maybe_gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """``chunks``, decompressed when the input starts with the gzip magic bytes."""
-    head = b""
-    for chunk in chunks:
-        head += chunk
-        if len(head) >= len(_GZIP_MAGIC) or head != _GZIP_MAGIC[: len(head)]:
-            break
-    if head.startswith(_GZIP_MAGIC):
-        yield from _gunzip(itertools.chain((head,), chunks))
-        return
-    if head:
-        yield head
-    yield from chunks
-
-
-def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompress a gzip stream chunk by chunk, as ``gzip`` does (members concatenated, zero padding at the end).
-
-    Not ``gzip.GzipFile``: it reads through an ``io.BufferedReader`` whose lock a blocked read would hold (see
-    ``_stdin``). Output comes at most ``_INFLATE_MAX`` bytes at a time, so a gzip bomb cannot fill memory.
-    Raises ``zlib.error`` on corrupt data and ``EOFError`` on a cut stream.
-    """
-    inflater = zlib.decompressobj(_GZIP_WBITS)
-    fresh = True  # no byte of the current member seen yet: zero padding, or the end, may come instead
-    for data in chunks:
-        while data:
-            if fresh:
-                data = data.lstrip(b"\0")
-                if not data:
-                    break
-                fresh = False
-            out = inflater.decompress(data, _INFLATE_MAX)
-            if out:
-                yield out
-            if inflater.eof:  # a member ended: another may follow
-                data = inflater.unused_data
-                inflater, fresh = zlib.decompressobj(_GZIP_WBITS), True
-            else:
-                data = inflater.unconsumed_tail
-    if not fresh:
-        raise EOFError("compressed file ended before the end-of-stream marker was reached")
 
 
 def _line_batches(chunks: Iterator[bytes], label: str, counter: list[int]) -> Batches:

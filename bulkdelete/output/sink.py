@@ -43,15 +43,11 @@ class JsonLinesSink:
         self.on_failure = on_failure
         self.closed_by_reader = False
         self.failure: str | None = None
+        self.broken = False  # either of the two: nothing more is written (a plain attribute: read per line)
         self.written = 0
 
     def __repr__(self) -> str:
         return f"<JsonLinesSink {self.name} written={self.written} broken={self.broken}>"
-
-    @property
-    def broken(self) -> bool:
-        """Nothing more can be written: the reader went away, or a write failed."""
-        return self.closed_by_reader or self.failure is not None
 
     def write(self, result: Result) -> None:
         self.write_line(result.to_json_line())
@@ -89,6 +85,7 @@ class JsonLinesSink:
                 self._stream.close()
 
     def _failed(self, exc: OSError) -> None:
+        self.broken = True
         if isinstance(exc, BrokenPipeError):
             self.closed_by_reader = True
             _discard_into_null(self._stream)

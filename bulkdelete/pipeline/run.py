@@ -24,11 +24,11 @@ from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
-from bulkdelete.output.journal import load_ok_ids, prepare_for_append
+from bulkdelete.output.journal import load_ok_ids
 from bulkdelete.output.journal_lock import journal_locked
+from bulkdelete.output.outputs import ResultOutputs, ResultPaths
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.runinfo import RunInfo, describe_target
-from bulkdelete.output.sink import JsonLinesSink, open_results_file
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import (
     EXIT_ABORTED,
@@ -53,7 +53,7 @@ from bulkdelete.rate.control import (
     build_rate_control,
 )
 from bulkdelete.rate.pacing import loop_clock
-from bulkdelete.records import Outcome, Record, Result
+from bulkdelete.records import Record, Result
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
 
@@ -129,87 +129,6 @@ class RunReport:
     exit_code: int
 
 
-class _Outputs:
-    """Where each decided ``Result`` goes: the sinks, the progress bar and the caller's callback.
-
-    With ``--resume FILE`` every new result is appended to that journal, never a ``skipped`` line (the journal
-    would hold two ok lines for one id). ``-o FILE`` (``-``: stdout) gets every line; without ``-o`` results go
-    to stdout unless they already go to the journal. Lines that cannot be written must not be decided: a sink that
-    fails (a full disk) stops the run, as does stdout's reader going away (``| head``), which stops it quietly.
-    """
-
-    def __init__(
-        self,
-        options: RunOptions,
-        stdout: BinaryIO,
-        progress: Progress | None,
-        on_result: Callable[[Result], None] | None,
-        console: Console,
-    ) -> None:
-        self.sinks: list[tuple[JsonLinesSink, bool]] = []
-        self.console = console
-        self.engine: Engine | None = None
-        self.stopped: tuple[StopReason, str] | None = None  # why the outputs stopped the run
-        if options.resume is not None:
-            prepare_for_append(options.resume)
-            self._add(open(options.resume, "ab"), repr(options.resume), close=True, takes_skipped=False)  # noqa: SIM115
-        same_file = (
-            options.output is not None and options.resume is not None and _same_path(options.output, options.resume)
-        )
-        if options.output == "-" or (options.output is None and options.resume is None):
-            self._add(stdout, "stdout", close=False, takes_skipped=True)
-        elif options.output is not None and not same_file:  # -o FILE naming the journal must never truncate it
-            output = open_results_file(options.output, overwrite=options.overwrite)
-            self._add(output, repr(options.output), close=True, takes_skipped=True)
-        self.progress = progress
-        self.on_result = on_result
-
-    def _add(self, stream: BinaryIO, name: str, *, close: bool, takes_skipped: bool) -> None:
-        self.sinks.append((JsonLinesSink(stream, name=name, close=close, on_failure=self._sink_failed), takes_skipped))
-
-    def _sink_failed(self, sink: JsonLinesSink) -> None:
-        """The first line that cannot be written stops the run: nothing more is sent."""
-        if self.stopped is not None:
-            return
-        if sink.failure is not None:
-            self.stopped = (StopReason.OUTPUT_FAILED, sink.failure)
-            self.console.error(f"{sink.failure}: stopping the run, nothing more is sent")
-        else:  # the reader went away (`| head -1`): a normal way to end a pipeline, said in the summary only
-            self.stopped = (StopReason.OUTPUT_CLOSED, f"the output ({sink.name}) was closed by its reader")
-        if self.engine is not None:
-            self.engine.stop(*self.stopped)
-
-    def emit(self, result: Result) -> None:
-        line = result.to_json_line()  # encoded once, whichever sinks take it
-        for sink, takes_skipped in self.sinks:
-            if takes_skipped or result.outcome is not Outcome.SKIPPED:
-                sink.write_line(line)
-        if self.progress is not None:
-            self.progress.update(result)
-        if self.on_result is not None:
-            self.on_result(result)
-
-    def flush(self) -> None:
-        for sink, _ in self.sinks:
-            sink.flush()
-
-    def close(self) -> None:
-        for sink, _ in self.sinks:
-            sink.close()
-        if self.progress is not None:
-            self.progress.close()
-
-    def ended(self, end: RunEnd) -> RunEnd:
-        """``end``, unless lines were lost after the run stopped sending (the last flush failed): then that."""
-        if self.stopped is None or end.reason not in (
-            StopReason.COMPLETED,
-            StopReason.STOP_AFTER,
-            StopReason.MAX_REQUESTS,
-        ):
-            return end
-        return RunEnd(self.stopped[0], self.stopped[1], end.abandoned)
-
-
 def _write_summary(path: str, summary: dict[str, Any], console: Console) -> bool:
     """``--summary FILE``; False (said on stderr, naming the file and the OS reason) when it cannot be written."""
     try:
@@ -218,10 +137,6 @@ def _write_summary(path: str, summary: dict[str, Any], console: Console) -> bool
         console.error(f"cannot write the summary to {path!r}: {exc.strerror or exc}")
         return False
     return True
-
-
-def _same_path(a: str, b: str) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
 
 
 async def run_deletion(
@@ -280,7 +195,8 @@ async def _run_deletion(
     rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=random.Random(options.seed))
     auto = isinstance(options.rate, AutoRate)
     progress, log = _progress(options, console, stats, rate, auto, clock)
-    outputs = _Outputs(options, stdout if stdout is not None else sys.stdout.buffer, progress, on_result, console)
+    paths = ResultPaths(options.output, options.resume, options.overwrite)
+    outputs = ResultOutputs(paths, stdout if stdout is not None else sys.stdout.buffer, progress, on_result, console)
     loop = asyncio.get_running_loop()
     started, started_at = loop.time(), utc_now_iso()
     timeline = Timeline(stats, rate, loop.time)  # a once-per-second timer: nothing per request
@@ -360,7 +276,7 @@ async def _drive(
     source: AsyncIterable[Sequence[Record]],
     rate: RateControl,
     stats: RunStats,
-    outputs: _Outputs,
+    outputs: ResultOutputs,
     console: Console,
     done_ids: SeenIds | None,
     interrupt: asyncio.Event | None,
