@@ -3,9 +3,9 @@
 A real run against the emulator (a quota, ``--rate auto``: the run is throttled and recovers), then ``bulkdelete
 report``, then the page opened from disk with every network request refused: it must render its charts with no
 console error and show the run's totals. Only playwright's client is used; its own browser download never is.
-When chromium is missing this test FAILS in CI (``CI`` set: ``.ci/run`` installs chromium first), since a browser test that
-skips there proves nothing. Elsewhere (the README's test command on a machine with nothing but Python) it is skipped,
-and the skip says how to install the browser.
+When chromium is missing this test FAILS in CI (``CI`` set: ``.ci/run`` installs chromium first), since a browser
+test that skips there proves nothing. Elsewhere (the README's test command on a machine with nothing but Python) it
+is skipped, and the skip says how to install the browser.
 """
 
 from __future__ import annotations
