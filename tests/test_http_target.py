@@ -135,7 +135,8 @@ async def test_cli_expands_header_variables_keeps_the_secret_out_of_every_output
             "--summary",
             str(summary_path),
             str(ids),
-            env=cli_env({"SEARCH_KEY": KEY}),
+            # A job-wide root for the other commands: an absolute --url does not use it.
+            env=cli_env({"SEARCH_KEY": KEY, "BULKDELETE_BASE_URL": "http://127.0.0.1:1"}),
         )
         assert emu.documents == []
     assert done.code == 0, done.stderr
@@ -177,6 +178,7 @@ async def test_cli_resume_skips_what_an_earlier_run_deleted(tmp_path: Path) -> N
         (["--gone-status", "401"], {}, "other than 401, 403, 408 and 429"),
         (["--method", "DEL ETE"], {}, "--method must be"),
         (["--base-url", "http://127.0.0.1:1"], {}, "with --base-url, --url is the path"),
+        (["--url", "/docs/{id}"], {}, "is a path: give the whole URL"),
     ],
 )
 async def test_cli_bad_flags_exit_2_before_anything_is_sent(

@@ -106,3 +106,12 @@ async def test_a_plugin_that_cannot_load_is_reported_and_the_cli_still_works(tmp
     odd = await run_cli("odd", env=env)
     assert odd.code == 2 and "names a int, not a bulkdelete.targets.TargetPlugin" in odd.stderr
     assert (await run_cli("velt", "--help", env=env)).code == 0
+
+
+def test_the_readme_shows_the_example_plugin_as_it_is() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    source = (PLUGIN_SOURCE / "bulkdelete_plugin_example.py").read_text(encoding="utf-8")
+    assert f"```python\n{source}```\n" in readme
+    assert 'example = "bulkdelete_plugin_example:plugin"' in readme
+    assert 'example = "bulkdelete_plugin_example:plugin"' in (PLUGIN_SOURCE / "pyproject.toml").read_text()
+    assert len(source.splitlines()) <= 40  # "a plugin in about 30 lines"

@@ -65,7 +65,7 @@ def http_delete(**params: Any) -> None:
     with config_errors():
         options = run_options(params)
         settings = http_settings(
-            _template(params.get("url_template"), params.get("base_url")),
+            _template(params.get("url_template"), params.get("base_url"), _from_command_line("base_url")),
             params["method"],
             () if options.dry_run else params["headers"],  # nothing is sent: no credentials needed
             params["gone_status"],
@@ -75,12 +75,22 @@ def http_delete(**params: Any) -> None:
     execute(target, options)
 
 
-def _template(url: str | None, base_url: str | None) -> str:
-    """The whole URL template: ``--url`` itself, or ``--base-url`` + a ``--url`` path starting with ``/``."""
+def _template(url: str | None, base_url: str | None, base_url_given: bool) -> str:
+    """The whole URL template: ``--url`` itself, or ``--base-url`` + a ``--url`` path starting with ``/``.
+
+    An absolute ``--url`` ignores a ``--base-url`` that came from the environment (``BULKDELETE_BASE_URL``, set for
+    a whole job), but not one given on the command line next to it: which of the two was meant is unclear.
+    """
     if not url:
         raise ConfigError("--url is required: the item's URL with {id}, e.g. 'https://api.example.com/items/{id}'")
-    if base_url is None:
-        return url
-    if not url.startswith("/"):
+    if url.startswith("/"):
+        if base_url is None:
+            raise ConfigError(f"--url {url!r} is a path: give the whole URL, or the API root with --base-url")
+        return base_url.rstrip("/") + url
+    if base_url is not None and base_url_given:
         raise ConfigError("with --base-url, --url is the path that follows it, starting with '/' (e.g. '/items/{id}')")
-    return base_url.rstrip("/") + url
+    return url
+
+
+def _from_command_line(name: str) -> bool:
+    return click.get_current_context().get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
