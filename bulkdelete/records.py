@@ -14,10 +14,6 @@ from typing import NamedTuple
 
 import orjson
 
-#: ``fast_new(Result, (all fields...))`` builds a NamedTuple without its generated ``__new__`` (one Python frame
-#: fewer): for the few places that build one per record. It takes every field, in order, and checks nothing.
-fast_new = tuple.__new__
-
 
 class Outcome(StrEnum):
     """What finally happened to one record (SPEC §4)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from urllib.parse import quote
 
 import pytest
@@ -11,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
-from bulkdelete.rate.pacing import Pacer, loop_clock
-from bulkdelete.records import Outcome, Record, Result, fast_new
+from bulkdelete.rate.pacing import Pacer
+from bulkdelete.records import Outcome
 from bulkdelete.targets.urls import UrlPrefix, quote_path_segment, quote_query_value
 
 
@@ -53,32 +51,8 @@ def test_url_prefix_builds_the_url_that_parsing_the_whole_string_gives(base: str
     assert (built.host, built.port, built.raw_path_qs) == (parsed.host, parsed.port, parsed.raw_path_qs)
 
 
-def test_fast_new_builds_the_same_tuple_as_the_constructor() -> None:
-    record = Record("https://x/1", 3)
-    assert fast_new(Record, ("https://x/1", 3, None, None)) == record
-    result = fast_new(Result, (record, Outcome.ACCEPTED, 202, 1, None, 1.5, None, None, None))
-    assert result == Result(record, Outcome.ACCEPTED, status=202, attempts=1, latency_ms=1.5)
-    assert type(result) is Result and result.ok
-
-
 def test_outcome_ok_is_false_only_for_invalid_and_failed() -> None:
     assert {outcome for outcome in Outcome if not outcome.ok} == {Outcome.INVALID, Outcome.FAILED}
-
-
-async def test_loop_clock_is_monotonic_on_the_default_loop() -> None:
-    assert loop_clock(asyncio.get_running_loop()) is time.monotonic
-
-
-def test_loop_clock_keeps_a_loop_s_own_clock() -> None:
-    class FrozenLoop(asyncio.SelectorEventLoop):
-        def time(self) -> float:
-            return 42.0
-
-    loop = FrozenLoop()
-    try:
-        assert loop_clock(loop)() == 42.0
-    finally:
-        loop.close()
 
 
 def test_try_acquire_grants_an_unlimited_slot_unless_paused() -> None:

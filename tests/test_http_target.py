@@ -274,3 +274,15 @@ def test_describe_names_the_headers_never_their_values() -> None:
         "headers": ["Authorization"],
         "mode": "item",
     }
+
+
+async def test_a_dropped_connection_is_one_request_per_attempt_never_a_silent_resend(tmp_path: Path) -> None:
+    """aiohttp re-sends an idempotent request once when its connection drops: the transport must not let it."""
+    ids = write_ids(tmp_path / "ids.txt", [f"d{n}" for n in range(5)])
+    async with run_emulator(EmulatorConfig(reset_rate=1.0), docs=[]) as emu:
+        results, summary, code = await collect(target(emu.base_url), options([ids], max_attempts=3))
+        stats = emu.stats()
+    assert code == 1
+    assert {(r.outcome, r.attempts) for r in results} == {(Outcome.FAILED, 3)}
+    assert all(r.error and "connection closed by the server without a response" in r.error for r in results)
+    assert stats["resets"] == stats["requests"] == summary["requests"] == 15

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 import orjson
 
 from bulkdelete.errors import ConfigError
-from bulkdelete.records import Record, fast_new
+from bulkdelete.records import Record
 
 MAX_ID_BYTES = 8192  # SPEC §4: longer ids are invalid
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a physical line is cut beyond this: reader memory stays bounded
@@ -46,9 +46,8 @@ class CutLine(bytes):
 
 
 def make_record(record_id: str, line: int, file: str | None, problem: str | None) -> Record:
-    """``Record(record_id, line, file, problem)``, built as a plain tuple: the reader's hot path (10M lines a run)
-    skips the generated ``NamedTuple.__new__`` (a Python frame per record)."""
-    return fast_new(Record, (record_id, line, file, problem))
+    """``Record(record_id, line, file, problem)``."""
+    return Record(record_id, line, file, problem)
 
 
 def shown(text: str) -> str:
@@ -87,8 +86,7 @@ def clean_bytes(s: bytes, cut: bool = False) -> tuple[str, str | None]:
 def parse_lines(batches: Batches, file: str | None) -> Iterator[Record]:
     """``lines`` format: one id per line; blank lines and ``#`` comments are not records."""
     # The hot loop of a 10-million-line run, kept in one generator (each nested ``yield from`` level costs per
-    # record) with the Record built inline (see make_record).
-    new, cls = fast_new, Record
+    # record).
     lineno = 0
     for batch in batches:
         # Decoding a whole batch at once and splitting the text costs far less than decoding each line; a
@@ -109,7 +107,7 @@ def parse_lines(batches: Batches, file: str | None) -> Iterator[Record]:
             problem = None
             if not text.isprintable():  # the C fast path; the regex decides only for the rare rest
                 text, problem = check_text(text)
-            yield new(cls, (text, lineno + index + 1, file, problem))
+            yield Record(text, lineno + index + 1, file, problem)
         lineno += len(batch)
 
 

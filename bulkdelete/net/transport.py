@@ -25,7 +25,6 @@ from bulkdelete.net.tls import describe_cert_error
 from bulkdelete.output.stats import RunStats
 from bulkdelete.rate.control import StartSlots
 from bulkdelete.rate.pacing import loop_clock
-from bulkdelete.records import fast_new
 from bulkdelete.targets.base import Reply
 
 #: The X-Request-ID of the last answer a request got in the current task (None: no answer, or none given). Each
@@ -37,6 +36,30 @@ _REQUEST_ID = istr("X-Request-ID")  # an istr key skips the case folding a str k
 
 class StopSending(BulkDeleteError):
     """The run is stopping: this request was not sent, so its records are left for ``--resume``."""
+
+
+class ConnectionDropped(aiohttp.ClientConnectionError):
+    """The connection broke before an answer came (the ``__cause__`` says how): raised in place of aiohttp's
+    ``ServerDisconnectedError`` / ``ClientOSError``, so that aiohttp does not re-send the request itself."""
+
+
+async def no_silent_resend(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """A client middleware (aiohttp's public API, 3.12+) that keeps aiohttp from re-sending a request.
+
+    aiohttp re-sends an idempotent request (DELETE, PUT) once, silently, when its connection drops without an answer
+    (RFC 9112 §9.3.1). That resend would escape the pacer (a quota breach) and the attempt count. aiohttp's retry
+    loop catches exactly ``ClientOSError`` and ``ServerDisconnectedError`` around the middlewares: the same failure
+    under another ``ClientConnectionError`` passes through it, and the engine retries with its own backoff. Errors
+    opening a connection (``ClientConnectorError``, which aiohttp never retries) pass unchanged.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        raise ConnectionDropped(describe_client_error(exc)) from exc
 
 
 class HttpTransport:
@@ -59,11 +82,6 @@ class HttpTransport:
         self._session = session
         self._proxies = proxies if proxies is not None and proxies.enabled else None
         self._proxy_for: dict[tuple[str, str | None, int | None], Proxy | None] = {}  # per scheme, host, port
-        # aiohttp silently re-sends an idempotent request (DELETE) once when a kept-alive connection drops. That
-        # resend would escape the pacer (a quota breach) and the attempt count; the engine's own retry does it right.
-        # There is no public switch for it (aiohttp 3.9-3.14), hence the private attribute.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
         self._rate = rate
         self._stats = stats
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -119,6 +137,7 @@ class HttpTransport:
                 allow_redirects=False,
                 proxy=None if proxy is None else proxy.url,
                 proxy_headers=None if proxy is None else proxy.headers,
+                middlewares=_MIDDLEWARES,
             ) as response:
                 body = await response.read()
         except TimeoutError:
@@ -135,7 +154,7 @@ class HttpTransport:
             raise ProxyRefused(f"the proxy {proxy} refused the request: 407 Proxy Authentication Required", 407)
         stats.record_reply(status, latency_ms)
         last_request_id.set(response.headers.get(_REQUEST_ID))
-        return fast_new(Reply, (status, body, response.headers, latency_ms))  # Reply(...) without a Python frame
+        return Reply(status, body, response.headers, latency_ms)
 
     def _route(self, url: URL) -> Proxy | None:
         key = (url.scheme, url.raw_host, url.port)
@@ -175,6 +194,8 @@ def _ssl_reason(exc: aiohttp.ClientConnectorSSLError) -> str:
 
 def describe_client_error(exc: aiohttp.ClientError) -> str:
     """A short, secret-free reason for a failed request (exception texts can echo URLs and headers)."""
+    if isinstance(exc, ConnectionDropped):
+        return str(exc)  # already described, from its cause
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "connection closed by the server without a response"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -182,3 +203,6 @@ def describe_client_error(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "response body cut short"
     return f"connection error ({type(exc).__name__})"
+
+
+_MIDDLEWARES = (no_silent_resend,)

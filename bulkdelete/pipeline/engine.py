@@ -33,7 +33,7 @@ from bulkdelete.pipeline.dedupe import SeenIds
 from bulkdelete.pipeline.refusals import RefusalWatch
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import RateControl
-from bulkdelete.records import Outcome, Record, Result, fast_new
+from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.targets.base import Action, Target, Verdict
 
 
@@ -344,9 +344,9 @@ class Engine:
             self._retry_later(pending, verdict)
             return
         error = None if outcome.ok else (error or "failed")
-        # tuple.__new__: the NamedTuple's generated __new__ would be one more Python frame, once per record.
-        result = (pending.record, outcome, status, pending.attempts, error, latency_ms, batch, utc_stamp(), request_id)
-        self._decide(fast_new(Result, result))
+        self._decide(
+            Result(pending.record, outcome, status, pending.attempts, error, latency_ms, batch, utc_stamp(), request_id)
+        )
         self._release()
         if action is Action.ABORT:
             self.stop(StopReason.ABORTED, verdict.error)

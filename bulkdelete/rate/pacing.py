@@ -261,16 +261,13 @@ class Pacer:
 
 
 def loop_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
-    """``loop.time``, as a direct C call where that is exactly what it returns.
+    """The run's clock: the loop's own ``time``, except on uvloop.
 
-    The default loops' ``time()`` is ``time.monotonic()`` behind a Python method: one extra frame per reading, and
-    the hot path reads the clock several times per request. uvloop's ``time()`` is libuv's cached loop time in whole
-    milliseconds (every latency came out as 1.0, 7.0 ms; a 1 ms step is a whole slot at R=1000): on uvloop, too,
-    ``time.monotonic`` (the same CLOCK_MONOTONIC, unrounded; the pacer hands the loop only relative sleeps). A loop
-    that brings a clock of its own (a test's virtual-time loop) keeps it.
+    uvloop's ``time()`` is libuv's cached loop time in whole milliseconds (every latency came out as 1.0, 7.0 ms; a
+    1 ms step is a whole slot at R=1000): there the run reads ``time.monotonic`` (the same CLOCK_MONOTONIC,
+    unrounded; the pacer hands the loop only relative sleeps, so the two clocks never meet). Any other loop keeps its
+    own clock (a test's virtual-time loop included); nothing assumes what that clock is.
     """
-    if type(loop).time is asyncio.BaseEventLoop.time and "time" not in vars(loop):
-        return time.monotonic
     if type(loop).__module__.partition(".")[0] == "uvloop":
         return time.monotonic
     return loop.time
