@@ -49,7 +49,7 @@ class Completed:
     stderr: str
 
     @property
-    def lines(self) -> list[dict[str, object]]:
+    def lines(self) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
 
@@ -102,7 +102,7 @@ async def run_cli(
     return Completed(proc.returncode, out, err.decode())
 
 
-def read_lines(path: Path) -> list[dict[str, object]]:
+def read_lines(path: Path) -> list[dict[str, Any]]:
     """The JSON lines of a results file, skipping a torn last line."""
     lines = []
     for raw in path.read_bytes().splitlines():
@@ -143,7 +143,7 @@ class _Discard:
         pass
 
 
-async def collect(target: Target, opts: RunOptions) -> tuple[list[Result], dict[str, object], int]:
+async def collect(target: Target, opts: RunOptions) -> tuple[list[Result], dict[str, Any], int]:
     """Run the real engine in-process: the results, the summary and the exit status."""
     results: list[Result] = []
     report = await run_deletion(target, opts, on_result=results.append, stdout=_Discard())  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ T = TypeVar("T")
 WINDOWS = (0.1, 0.5, 2.0, 10.0)
 
 
-class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc, valid-type]
+class _VirtualSelector(selectors.DefaultSelector):
     def __init__(self, loop: VirtualTimeLoop) -> None:
         super().__init__()
         self._loop = loop
@@ -35,7 +35,7 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc, valid-t
             raise RuntimeError("the virtual-time loop would block forever: nothing scheduled")
         if timeout > 0:
             self._loop.now += timeout + self._loop.lag()
-        return super().select(0)  # type: ignore[no-any-return]
+        return super().select(0)
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -211,7 +212,7 @@ def test_auto_detection_by_extension(tmp_path: Path) -> None:
         ({"field": " "}, "--field must not be empty"),
     ],
 )
-def test_bad_arguments_raise_config_error_at_call_time(kwargs: dict[str, str], match: str) -> None:
+def test_bad_arguments_raise_config_error_at_call_time(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         read_records([], stdin=io.BytesIO(b"a\n"), **kwargs)
 

@@ -29,8 +29,8 @@ from bulkdelete.targets.coveo import classify as coveo_classify
 PACKAGE = Path(kit.__file__).resolve().parent.parent
 
 
-def reply(status: int, body: bytes = b"", **headers: str) -> Reply:
-    return Reply(status, body, CIMultiDictProxy(CIMultiDict(headers)), 1.5)
+def reply(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, body, CIMultiDictProxy(CIMultiDict(headers or {})), 1.5)
 
 
 def test_the_public_surface_is_pinned_and_sorted() -> None:
@@ -96,9 +96,11 @@ def test_verdicts_per_kind() -> None:
     )
     gone = verdict_for(Answer.GONE, reply(404, b'{"message":"no such doc"}'))
     assert (gone.action, gone.outcome, gone.outcome.ok, gone.error) == (Action.DONE, Outcome.NOT_FOUND, True, None)
-    fatal = verdict_for(Answer.FATAL, reply(401, b'{"code":"bad_key","message":"wrong key"}', **{"X-Request-ID": "r1"}))
+    fatal = verdict_for(
+        Answer.FATAL, reply(401, b'{"code":"bad_key","message":"wrong key"}', headers={"X-Request-ID": "r1"})
+    )
     assert (fatal.action, fatal.error) == (Action.ABORT, "401 bad_key: wrong key (X-Request-ID r1)")
-    throttled = verdict_for(Answer.THROTTLED, reply(429, **{"Retry-After": "7"}))
+    throttled = verdict_for(Answer.THROTTLED, reply(429, headers={"Retry-After": "7"}))
     assert (throttled.action, throttled.throttled, throttled.retry_after) == (Action.RETRY, True, 7.0)
     assert verdict_for(Answer.THROTTLED, reply(429)).retry_after is None
     transient = verdict_for(Answer.TRANSIENT, reply(503), error="503 down", batch="f1")
@@ -151,7 +153,10 @@ def test_describe_reply_is_short() -> None:
 def test_coveo_composes_the_shared_rules_and_adds_its_own_fatal_codes() -> None:
     daily = coveo_classify(reply(429, b'{"errorCode":"TOO_MANY_DOCUMENTS_DAILY","message":"quota"}'))
     assert daily.action is Action.ABORT and not daily.throttled
-    assert coveo_classify(reply(429, b'{"errorCode":"TOO_MANY_REQUESTS"}', **{"Retry-After": "2"})).retry_after == 2.0
+    assert (
+        coveo_classify(reply(429, b'{"errorCode":"TOO_MANY_REQUESTS"}', headers={"Retry-After": "2"})).retry_after
+        == 2.0
+    )
     assert coveo_classify(reply(400, b'{"errorCode":"ORGANIZATION_IS_PAUSED"}')).action is Action.ABORT
     assert coveo_classify(reply(202)).outcome is Outcome.ACCEPTED
     assert coveo_classify(reply(404)).outcome is Outcome.FAILED  # Coveo has no gone status: 404 is a wrong path

@@ -100,7 +100,7 @@ def test_long_runs_merge_neighbouring_seconds_and_keep_every_count(seconds: int)
     timeline.stop()
     rows = timeline.rows()
     assert len(rows) <= 4
-    times = [row["t"] for row in rows]
+    times = [int(str(row["t"])) for row in rows]
     assert times == sorted(set(times)) and times[0] == 0
     assert sum(int(str(row["sent"])) for row in rows) == stats.requests
     assert sum(int(str(row["ok"])) for row in rows) == stats.ok
