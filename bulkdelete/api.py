@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
 
 from bulkdelete.input.formats import check_text
@@ -195,7 +195,7 @@ async def delete_ids(
     *,
     hooks: RunHooks | None = None,
     ahead: int = DEFAULT_AHEAD,
-) -> AsyncIterator[Result]:
+) -> AsyncGenerator[Result, None]:
     """Delete ``ids`` through ``target``; yield one ``Result`` per id as it is decided (see ``Deletion``).
 
     Close it early with ``aclose()`` (or ``break`` inside ``contextlib.aclosing``): it returns once the run has

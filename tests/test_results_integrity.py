@@ -87,8 +87,8 @@ async def test_an_internal_error_exits_70_in_one_line_with_the_traceback_only_on
                 env=cli_env({"BULKDELETE_DEBUG": debug}),
                 cwd=ROOT,
             )
-            _, err = await asyncio.wait_for(proc.communicate(), 60)
-            runs.append((proc.returncode, err.decode()))
+            _, raw_err = await asyncio.wait_for(proc.communicate(), 60)
+            runs.append((proc.returncode, raw_err.decode()))
     (code, err), (debug_code, debug_err) = runs
     assert code == 70 and debug_code == 70
     assert err.count("\n") == 1 and "internal error (RuntimeError: injected fault)" in err and "bug" in err

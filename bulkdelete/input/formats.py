@@ -220,38 +220,13 @@ def parse_csv(
     of this input) when the column is missing. A row the ``csv`` module rejects (a stray CR, an unterminated
     quote that runs past the 128 KiB field limit) is one record with ``problem`` and parsing goes on.
     """
-    last: list[str] = [""]
-
-    def texts() -> Iterator[str]:
-        for batch in batches:
-            for raw in batch:
-                if isinstance(raw, CutLine):
-                    raw = raw[: MAX_ID_BYTES * 2]  # still too long for any field: the row becomes invalid
-                # surrogateescape keeps bad bytes recoverable; the id cell is checked for them later.
-                line = raw.decode("utf-8", "surrogateescape")
-                last[0] = line
-                yield line + "\n"  # the csv module needs terminators to keep newlines inside quoted fields
-
-    lines = texts()
-    skipped = 0
-    header = None
-    for line in lines:
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            header = line
-            break
-        skipped += 1
+    last: list[str] = [""]  # the physical line read last: what a malformed row's record shows
+    lines = _csv_lines(batches, last)
+    header, skipped = _header_line(lines)
     if header is None:
         return
     delimiter = delimiter or sniff_delimiter(header, field) or ("\t" if "\t" in header else ",")
-    cells = header_cells(header, delimiter)
-    if cells is None:
-        raise ConfigError(f"{name}: the CSV header is malformed (a stray quote or carriage return?)")
-    col = find_column(cells, field)
-    if col is None:
-        wanted = f"column {field!r}" if field else "column " + ", ".join(DEFAULT_FIELDS[:-1]) + " or uri"
-        columns = ", ".join(c.strip() for c in cells)[:300]
-        raise ConfigError(f"{name}: the CSV header has no {wanted} (columns: {columns}); pass --field NAME")
+    cells, col = _id_column(header, delimiter, field, name)
     column = cells[col].strip()
     reader = csv.reader(lines, delimiter=delimiter)
     offset = skipped + 1  # physical lines before the reader's first one
@@ -268,6 +243,43 @@ def parse_csv(
             continue
         text, problem = _csv_cell(row, col, delimiter, column)
         yield make_record(text, start, file, problem)
+
+
+def _csv_lines(batches: Batches, last: list[str]) -> Iterator[str]:
+    """The physical lines as text, each with its terminator (the csv module needs them to keep newlines inside
+    quoted fields); ``last[0]`` is kept as the line read last."""
+    for batch in batches:
+        for raw in batch:
+            if isinstance(raw, CutLine):
+                raw = raw[: MAX_ID_BYTES * 2]  # still too long for any field: the row becomes invalid
+            # surrogateescape keeps bad bytes recoverable; the id cell is checked for them later.
+            line = raw.decode("utf-8", "surrogateescape")
+            last[0] = line
+            yield line + "\n"
+
+
+def _header_line(lines: Iterator[str]) -> tuple[str | None, int]:
+    """The first line that is neither blank nor a ``#`` comment, and how many lines came before it."""
+    skipped = 0
+    for line in lines:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return line, skipped
+        skipped += 1
+    return None, skipped
+
+
+def _id_column(header: str, delimiter: str, field: str | None, name: str) -> tuple[list[str], int]:
+    """The header's cells and the index of the id column; raises ``ConfigError`` naming the columns there are."""
+    cells = header_cells(header, delimiter)
+    if cells is None:
+        raise ConfigError(f"{name}: the CSV header is malformed (a stray quote or carriage return?)")
+    col = find_column(cells, field)
+    if col is None:
+        wanted = f"column {field!r}" if field else "column " + ", ".join(DEFAULT_FIELDS[:-1]) + " or uri"
+        columns = ", ".join(c.strip() for c in cells)[:300]
+        raise ConfigError(f"{name}: the CSV header has no {wanted} (columns: {columns}); pass --field NAME")
+    return cells, col
 
 
 def sniff_delimiter(header: str, field: str | None) -> str | None:

@@ -250,31 +250,17 @@ class Engine:
     async def _work(self) -> None:
         """One worker: send the next ready job, settle its records, again; end once the engine is closed.
 
-        The attempt is inlined here rather than awaited as a method: every time a request suspends and resumes,
-        each coroutine frame between the task and aiohttp is passed through, and this loop runs once per request.
+        The send is inlined here rather than awaited as a method: every time a request suspends and resumes, each
+        coroutine frame between the task and aiohttp is passed through, and this loop runs once per request.
         """
-        ready, idle, target, transport, refusals = (
-            self._ready,
-            self._idle,
-            self._target,
-            self._transport,
-            self._refusals,
-        )
+        ready, target, transport = self._ready, self._target, self._transport
         assert transport is not None
-        loop = asyncio.get_running_loop()
         while True:
             if not ready:
-                if self._closed:
+                if not await self._wait_for_job():
                     return
-                waiter = loop.create_future()
-                idle.append(waiter)
-                await waiter
                 continue
             job = ready.popleft()
-            retried = False
-            for pending in job:
-                retried = retried or pending.attempts > 0
-                pending.attempts += 1
             last_request_id.set(None)  # the transport sets it from each answer this worker's job gets
             try:
                 verdicts = await target.send(transport, (job[0].record,) if len(job) == 1 else [p.record for p in job])
@@ -283,17 +269,34 @@ class Engine:
                 if unsent is None:
                     continue
                 verdicts = unsent
-            if retried:
-                self._stats.retries += 1
-            self._pace_after(verdicts)
-            request_id = last_request_id.get()
-            if len(job) == 1:
-                self._settle(job[0], verdicts[0], request_id)
-            else:
-                for pending, verdict in zip(job, verdicts, strict=True):
-                    self._settle(pending, verdict, request_id)
-            if (refused := refusals.observe(verdicts)) is not None:  # every request refused alike: stop (exit 3)
-                self.stop(StopReason.ABORTED, refused)
+            self._conclude(job, verdicts)
+
+    async def _wait_for_job(self) -> bool:
+        """Wait, idle, until a job may be ready; False once the engine is closed (the worker ends)."""
+        if self._closed:
+            return False
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        await waiter
+        return True
+
+    def _conclude(self, job: Job, verdicts: Sequence[Verdict]) -> None:
+        """Count the attempt, let the verdicts pace the run, settle each record, watch for a run-wide refusal."""
+        retried = False
+        for pending in job:
+            retried = retried or pending.attempts > 0
+            pending.attempts += 1
+        if retried:
+            self._stats.retries += 1
+        self._pace_after(verdicts)
+        request_id = last_request_id.get()  # the answer's X-Request-ID: set in this task by the transport
+        if len(job) == 1:
+            self._settle(job[0], verdicts[0], request_id)
+        else:
+            for pending, verdict in zip(job, verdicts, strict=True):
+                self._settle(pending, verdict, request_id)
+        if (refused := self._refusals.observe(verdicts)) is not None:  # every request refused alike: stop (exit 3)
+            self.stop(StopReason.ABORTED, refused)
 
     def _unsent(self, job: Job, exc: Exception) -> list[Verdict] | None:
         """The verdicts of a job whose request got no answer; None when it was not sent (its records abandoned)."""

@@ -151,32 +151,19 @@ def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate
     agg = Aggregate()
     slow: list[tuple[float, int, dict[str, Any]]] = []  # a heap of (latency, line number, doc): the fastest on top
     clock = _Clock(agg.seconds)
-    loads, outcomes, statuses = orjson.loads, agg.outcomes, agg.statuses
+    outcomes, statuses = agg.outcomes, agg.statuses
     for number, raw in enumerate(_lines(path), 1):
-        try:
-            doc = loads(raw)
-        except orjson.JSONDecodeError:
-            if not raw.strip():
-                continue  # a blank line is no record, nor worth a note
-            doc = None
-        if not isinstance(doc, dict) or "outcome" not in doc:
-            agg.skipped_lines += 1
+        doc = _result_doc(raw, agg)
+        if doc is None:
             continue
-        outcome, status, latency, ts = doc["outcome"], doc.get("status"), doc.get("latency_ms"), doc.get("ts")
+        outcome, status, latency = doc["outcome"], doc.get("status"), doc.get("latency_ms")
         outcomes[outcome] += 1
         statuses[str(status) if status is not None else "none"] += 1
-        second = clock.second(ts)
+        second = clock.second(doc.get("ts"))
         if second is None:
             agg.without_ts += 1
         else:
-            second.outcomes[outcome] += 1
-            attempts = doc.get("attempts") or 0
-            if attempts > 1:
-                second.retries += attempts - 1
-            if status == 429:
-                second.throttled += 1
-            if latency is not None:
-                second.latencies.append(latency)
+            _count_in_second(second, outcome, doc.get("attempts") or 0, status, latency)
         if latency is not None:
             if len(slow) < keep:
                 heapq.heappush(slow, (latency, number, doc))
@@ -189,3 +176,27 @@ def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate
     agg.lines = agg.ok + agg.not_ok
     agg.slowest = [_listed(doc) for _, _, doc in sorted(slow, key=lambda item: (-item[0], item[1]))]
     return agg
+
+
+def _result_doc(raw: bytes, agg: Aggregate) -> dict[str, Any] | None:
+    """The result line's JSON object, or None: a blank line silently, anything else counted as skipped."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        if not raw.strip():
+            return None  # a blank line is no record, nor worth a note
+        doc = None
+    if not isinstance(doc, dict) or "outcome" not in doc:
+        agg.skipped_lines += 1
+        return None
+    return doc
+
+
+def _count_in_second(second: Second, outcome: str, attempts: int, status: object, latency: float | None) -> None:
+    second.outcomes[outcome] += 1
+    if attempts > 1:
+        second.retries += attempts - 1
+    if status == 429:
+        second.throttled += 1
+    if latency is not None:
+        second.latencies.append(latency)
