@@ -7,7 +7,7 @@ for ``linger_s`` (a slow trickle on stdin still gets flushed), when it is ``max_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from typing import Protocol
 
 from bulkdelete.records import Record
 from bulkdelete.targets.base import Target
@@ -28,21 +28,25 @@ class Pending:
 Job = tuple[Pending, ...]
 
 
-class Batcher:
-    """Feeds jobs to ``send_job``. ``more_may_come()`` is false once input ended and no retry is waiting."""
+class JobSink(Protocol):
+    """Where the batcher sends what it forms (the engine)."""
 
-    def __init__(
-        self,
-        target: Target,
-        send_job: Callable[[Job], None],
-        more_may_come: Callable[[], bool],
-        *,
-        linger_s: float,
-        max_age_s: float,
-    ) -> None:
+    def push_job(self, job: Job) -> None:
+        """Take a formed batch for sending."""
+        ...
+
+    @property
+    def more_may_come(self) -> bool:
+        """False once input ended and no retry is waiting: a batch being formed then goes out at once."""
+        ...
+
+
+class Batcher:
+    """Forms batches from the records ``put`` into it and pushes them to ``sink``."""
+
+    def __init__(self, target: Target, sink: JobSink, *, linger_s: float, max_age_s: float) -> None:
         self._target = target
-        self._send_job = send_job
-        self._more_may_come = more_may_come
+        self._sink = sink
         self._linger_s = linger_s
         self._max_age_s = max_age_s
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
@@ -75,7 +79,7 @@ class Batcher:
                 try:
                     pending = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    if not self._more_may_come():
+                    if not self._sink.more_may_come:
                         break  # end of input: nothing more is coming, flush now
                     now = loop.time()
                     if now - last_arrival >= self._linger_s or now - started >= self._max_age_s:
@@ -90,4 +94,4 @@ class Batcher:
                 self._forming.append(pending)
                 size += record_bytes
             job, self._forming = tuple(self._forming), []
-            self._send_job(job)
+            self._sink.push_job(job)

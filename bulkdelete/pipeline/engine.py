@@ -115,15 +115,7 @@ class Engine:
         self._ready: deque[Job] = deque()  # jobs waiting for a worker
         self._idle: deque[asyncio.Future[None]] = deque()  # workers waiting for a job
         self._batcher = (
-            Batcher(
-                target,
-                self._push,
-                lambda: not (self._input_done and not self._timers),
-                linger_s=settings.linger_s,
-                max_age_s=settings.max_batch_age_s,
-            )
-            if batching
-            else None
+            Batcher(target, self, linger_s=settings.linger_s, max_age_s=settings.max_batch_age_s) if batching else None
         )
         self._timers: dict[Pending, asyncio.TimerHandle] = {}
         self._outstanding = 0
@@ -138,7 +130,8 @@ class Engine:
         self._connect_failures = 0
         self._unreachable_after = max(2 * settings.concurrency, 8)
         self._refusals = RefusalWatch()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._feeder: asyncio.Task[None] | None = None
+        self._batching: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -150,14 +143,23 @@ class Engine:
     def stopping(self) -> bool:
         return self._stopping
 
+    @property
+    def more_may_come(self) -> bool:
+        """More records may still reach the batcher: input goes on, or a retry is waiting (``JobSink``)."""
+        return not (self._input_done and not self._timers)
+
+    def push_job(self, job: Job) -> None:
+        """A formed batch, ready for a worker (``JobSink``)."""
+        self._push(job)
+
     async def run(self, chunks: AsyncIterable[Sequence[Record]]) -> RunEnd:
         """Decide every record of ``chunks`` (lists of records, in input order), or stop early."""
         async with asyncio.TaskGroup() as group:
-            self._tasks.append(group.create_task(self._feed(chunks)))
+            self._feeder = group.create_task(self._feed(chunks), name="bulkdelete-feed")
             if self._batcher is not None:
-                self._tasks.append(group.create_task(self._batcher.run()))
-            for _ in range(0 if self._settings.dry_run else self._settings.concurrency):
-                group.create_task(self._work())
+                self._batching = group.create_task(self._batcher.run(), name="bulkdelete-batcher")
+            for n in range(0 if self._settings.dry_run else self._settings.concurrency):
+                group.create_task(self._work(), name=f"bulkdelete-worker-{n}")
         return RunEnd(self._reason, self._message, self._abandoned)
 
     def stop(self, reason: StopReason, message: str | None = None) -> None:
@@ -168,8 +170,9 @@ class Engine:
         self._reason, self._message = reason, message
         if self._transport is not None:
             self._transport.stopping = True
-        for task in self._tasks:
-            task.cancel()
+        for task in (self._feeder, self._batching):
+            if task is not None:
+                task.cancel()
         for pending in self._drain():
             self._abandon(pending)
         self._maybe_close()
@@ -412,7 +415,7 @@ class Engine:
         if self._closed or self._outstanding or not (self._input_done or self._stopping):
             return
         self._closed = True
-        for task in self._tasks[1:]:  # the batcher, if any
-            task.cancel()
+        if self._batching is not None:
+            self._batching.cancel()
         while self._idle:  # idle workers see `_closed` and end; busy ones end after their job
             self._wake_one()
