@@ -36,7 +36,7 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 def clients(base: str, out: Path, concurrency: int) -> dict[str, list[str]]:
     me = str(Path(__file__).resolve().parent / "throughput.py")
     bulk = ["coveo", "delete", "--base-url", base, "--org", ORG, "--source", SOURCE, "--rate", "0"]
-    bulk += ["--concurrency", str(concurrency), "--no-progress", "-q", "-o", str(out / "results.jsonl")]
+    bulk += ["--concurrency", str(concurrency), "--no-progress", "-q", "-o", str(out / "results.jsonl"), "--overwrite"]
     bulk += ["--summary", str(out / "s.json")]
     return {
         "bulkdelete (JSONL to file)": [PYTHON, "-m", "bulkdelete", *bulk],  # valgrind wants the interpreter itself

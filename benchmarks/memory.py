@@ -67,7 +67,7 @@ def network_run(base: str, count: int, tmp: Path, timeout_s: float) -> Measured:
     ids = write_ids(tmp / f"net-{count}.txt", count)
     cmd = cli(
         "coveo", "delete", "--base-url", base, "--org", ORG, "--source", SOURCE, "--rate", "0",
-        "--concurrency", "64", "--no-progress", "-q", "-o", str(tmp / "net.jsonl"), str(ids),
+        "--concurrency", "64", "--no-progress", "-q", "-o", str(tmp / "net.jsonl"), "--overwrite", str(ids),
     )  # fmt: skip
     result = run_measured(cmd, env=bench_env(), timeout_s=timeout_s)
     if result.returncode != 0:

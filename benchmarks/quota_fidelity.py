@@ -36,7 +36,8 @@ def one_run(rate: int, seconds: float, tmp: Path, concurrency: int) -> dict[str,
         cmd = cli(
             "coveo", "delete", "--base-url", emu.base_url, "--org", ORG, "--source", SOURCE,
             "--rate", str(rate), "--concurrency", str(concurrency), "--stop-after", f"{seconds:g}",
-            "--no-progress", "-q", "-o", str(tmp / "results.jsonl"), "--summary", str(summary_path), str(ids),
+            "--no-progress", "-q", "-o", str(tmp / "results.jsonl"), "--overwrite",
+            "--summary", str(summary_path), str(ids),
         )  # fmt: skip
         result = run_measured(cmd, env=bench_env(), timeout_s=seconds + 60)
         if result.returncode not in (0, 4):

@@ -105,7 +105,7 @@ def contenders(base: str, ids: Path, out: Path, concurrency: int, uvloop: bool) 
     me = str(Path(__file__).resolve())
     common = ["--base-url", base, "--org", ORG, "--source", SOURCE]
     bulk = [*common, "--rate", "0", "--concurrency", str(concurrency), "--no-progress", "-q"]
-    bulk += ["-o", str(out / "results.jsonl"), "--summary", str(out / "s.json"), str(ids)]
+    bulk += ["-o", str(out / "results.jsonl"), "--overwrite", "--summary", str(out / "s.json"), str(ids)]
     bare = [PYTHON, me, "bare", base, str(ids), str(concurrency)]
     runs = {
         # The CLI runs on uvloop whenever it is installed (bulkdelete/cli/loop.py): pin asyncio's loop here.
