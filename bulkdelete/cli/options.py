@@ -5,7 +5,6 @@ Every check raises ``ConfigError`` with a message that says what to do; all of t
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import re
@@ -15,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulkdelete.errors import ConfigError
+from bulkdelete.net.hosts import is_loopback_host
 from bulkdelete.rate.control import RateSpec, parse_rate_spec
 from bulkdelete.secrets import Secret
 
@@ -94,15 +94,6 @@ def parse_ordering_id(text: str, *, allow_future: bool, now: int | None = None) 
             "clock (UTC, no offset); pass --allow-future-ordering-id only if you set your own future orderingIds."
         )
     return value
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(url: str) -> str:

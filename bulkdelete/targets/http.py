@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bulkdelete.cli.options import is_loopback_host
 from bulkdelete.errors import ConfigError
+from bulkdelete.net.hosts import is_loopback_host
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.answers import http_verdict
