@@ -39,12 +39,13 @@ from bulkdelete.input.formats import (
 )
 from bulkdelete.records import Record
 
-__all__ = ["FORMATS", "count_records", "is_stream", "looks_like_uri", "read_records"]
+__all__ = ["FORMATS", "URI", "count_records", "is_stream", "looks_like_uri", "read_records"]
 
 FORMATS = ("auto", "lines", "jsonl", "csv")
 SNIFF_LINES = 1000  # auto-detection looks this far for the first line that is neither blank nor a comment
 _BOM = b"\xef\xbb\xbf"
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
+#: ``<scheme>://<rest>`` (see ``looks_like_uri``): a target that checks every id may call ``URI.fullmatch`` itself.
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.+", re.DOTALL)
 
 
 def looks_like_uri(s: str) -> bool:
@@ -52,7 +53,7 @@ def looks_like_uri(s: str) -> bool:
 
     A pure helper for targets whose ids must be URIs (Coveo); the reader itself does not apply it.
     """
-    return _URI.fullmatch(s) is not None
+    return URI.fullmatch(s) is not None
 
 
 def read_records(

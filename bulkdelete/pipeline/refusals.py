@@ -42,6 +42,7 @@ _CAUSES: tuple[tuple[int, str | None, str], ...] = (
     (413, None, "each request is too large: lower --batch-bytes / --batch-size"),
     (422, None, "the API refuses the requests' content: check your flags and the ids' format"),
 )
+_DONE = Action.DONE  # read per request: a global is ~10x cheaper than the enum member (CPython 3.11)
 _DEFAULT_CAUSE = "every request is refused alike: check your flags, the ids' format and --base-url"
 
 
@@ -56,7 +57,7 @@ def likely_cause(status: int, code: str | None) -> str:
 def refusal_key(verdict: Verdict) -> tuple[int, str | None] | None:
     """``(status, code)`` when ``verdict`` is a refusal: final, not ok, 4xx; else None."""
     action, outcome, status, error = verdict[0], verdict[1], verdict[2], verdict[3]
-    if action is not Action.DONE or outcome.ok or status is None or not 400 <= status < 500:
+    if action is not _DONE or outcome.ok or status is None or not 400 <= status < 500:
         return None
     match = _HEAD.match(error or "")
     code = match[2] if match is not None and int(match[1]) == status and match[2] != _NO_CODE else None
@@ -83,8 +84,11 @@ class RefusalWatch:
     def observe(self, verdicts: Sequence[Verdict]) -> str | None:
         """Count one request's answer (its records' verdicts, in order)."""
         head = verdicts[0]
-        if head[0] is not Action.DONE:
+        if head[0] is not _DONE:
             return None  # retried, or an abort the engine already stops for: not a final answer
+        if head[1].ok:  # a success (or gone) breaks any streak: the path of nearly every request, kept short
+            self._key, self._streak, self._mixed = None, 0, True
+            return None
         key = refusal_key(head)
         if key is not None and len(verdicts) > 1 and any(refusal_key(v) != key for v in verdicts):
             key = None

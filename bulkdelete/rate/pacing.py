@@ -193,6 +193,11 @@ class Pacer:
         if self._waiters:
             return False
         now = self._now()
+        if not self._interval:  # unlimited: only a pause holds a request (`_wait_for` and `_grant`, inlined)
+            if now < self._paused_until:
+                return False
+            self._granted += 1
+            return True
         if self._wait_for(now) > 0.0:
             return False
         self._grant(now)

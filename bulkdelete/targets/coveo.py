@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from bulkdelete.input.reader import looks_like_uri
+from bulkdelete.input.reader import URI, looks_like_uri
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.answers import Answer, answer_kind, error_fields, error_text, verdict_for
@@ -30,6 +30,7 @@ REGIONS = {
     "hipaa": "https://apihipaa.cloud.coveo.com",
 }
 STATUSES = ("REBUILD", "REFRESH", "INCREMENTAL", "IDLE")
+_DONE = Action.DONE  # read per record: a global is ~10x cheaper than the enum member (CPython 3.11)
 _FATAL_CODES = frozenset({"TOO_MANY_DOCUMENTS_DAILY", "ORGANIZATION_IS_PAUSED"})
 
 
@@ -81,7 +82,7 @@ def classify(reply: Reply, *, ok: Outcome = Outcome.ACCEPTED, batch: str | None 
     (a 429 that must not be retried) and a paused organization."""
     status = reply.status
     if 200 <= status < 300:  # the common case, once per record: no body to read
-        return Verdict(Action.DONE, ok, status, None, reply.latency_ms, batch)
+        return Verdict(_DONE, ok, status, None, reply.latency_ms, batch)
     code, text = describe_error(reply)
     if code == "ORGANIZATION_IS_PAUSED":
         text += ": the organization is paused; resume it (Coveo Administration Console), then run again"
@@ -94,6 +95,7 @@ WHOLE_SITE = (
     "a whole site (no path beyond /): with --delete-children it would delete every item of that site;"
     " pass --allow-site-children if that is meant"
 )
+_is_uri = URI.fullmatch
 _AUTHORITY_END = re.compile(r"[/?#]")
 
 
@@ -143,7 +145,12 @@ class CoveoItemTarget:
         return self.settings.describe("item")
 
     def validate(self, record_id: str) -> str | None:
-        return validate_document_id(record_id, guard_sites=self._guard_sites)
+        # `validate_document_id`, inlined: once per record
+        if _is_uri(record_id) is None:
+            return _NOT_A_URI
+        if self._guard_sites and is_whole_site(record_id):
+            return WHOLE_SITE
+        return None
 
     def record_bytes(self, record_id: str) -> int:
         return len(record_id)
