@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ORG, PYTHON, ROOT, SOURCE, bench_env, emulator, machine, versions, write_ids
+from common import ORG, PYTHON, ROOT, SOURCE, bench_env, emulator, machine, precompile, versions, write_ids
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -60,6 +60,7 @@ def instructions(cmd: list[str], ids: Path, timeout_s: float) -> int:
 def main(args: argparse.Namespace) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt install valgrind)")
+    precompile()
     with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
         tmp_path = Path(tmp)
         small = write_ids(tmp_path / "small.txt", args.small)

@@ -35,11 +35,14 @@ from common import (
     ORG,
     PYTHON,
     SOURCE,
+    Emulator,
+    Measured,
     bench_env,
     cli,
     emulator,
     machine,
     median,
+    precompile,
     run_measured,
     versions,
     write_ids,
@@ -120,11 +123,15 @@ def contenders(base: str, ids: Path, out: Path, concurrency: int, uvloop: bool) 
 
 
 def main(args: argparse.Namespace) -> None:
+    precompile()
     with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
         tmp_path = Path(tmp)
         ids = write_ids(tmp_path / "ids.txt", args.ids)
         official_ids = write_ids(tmp_path / "official.txt", args.official_ids)
         runs = contenders(emu.base_url, ids, tmp_path, args.concurrency, args.uvloop)
+        small_runs = contenders(
+            emu.base_url, write_ids(tmp_path / "small.txt", args.small), tmp_path, args.concurrency, args.uvloop
+        )
         if args.only:
             runs = {name: cmd for name, cmd in runs.items() if any(word in name for word in args.only)}
         # glibc hands a freed mmap'd block's size up as its new mmap threshold. asyncio reads each response into a
@@ -134,14 +141,13 @@ def main(args: argparse.Namespace) -> None:
         env = bench_env(MALLOC_MMAP_THRESHOLD_=str(1024 * 1024))
         walls: dict[str, list[float]] = {name: [] for name in runs}
         cpus: dict[str, list[float]] = {name: [] for name in runs}
+        small_walls: dict[str, list[float]] = {name: [] for name in runs}
         for round_no in range(args.rounds):
             order = list(runs) if round_no % 2 == 0 else list(reversed(runs))
             for name in order:
-                emu.reset_stats()
-                result = run_measured(runs[name], env=env, timeout_s=args.timeout)
-                served = emu.stats()["by_status"].get("202", 0)
-                if result.returncode != 0 or served != args.ids:
-                    sys.exit(f"{name}: exit {result.returncode}, {served} of {args.ids} served\n{result.stderr}")
+                if args.small:
+                    small_walls[name].append(measure(emu, name, small_runs[name], args.small, env, args.timeout).wall_s)
+                result = measure(emu, name, runs[name], args.ids, env, args.timeout)
                 walls[name].append(result.wall_s)
                 cpus[name].append(result.cpu_s)
                 print(f"round {round_no + 1} {name}: {result.wall_s:.2f} s", file=sys.stderr)
@@ -153,6 +159,35 @@ def main(args: argparse.Namespace) -> None:
             if official.returncode != 0:
                 sys.exit(f"official client: exit {official.returncode}\n{official.stderr}")
     report(args, walls, cpus, official)
+    if args.small:
+        per_item(args, walls, small_walls)
+
+
+def measure(emu: Emulator, name: str, cmd: list[str], ids: int, env: dict[str, str], timeout_s: float) -> Measured:
+    """Run one contender on ``ids`` ids; exits unless it ended well with every id served."""
+    emu.reset_stats()
+    result = run_measured(cmd, env=env, timeout_s=timeout_s)
+    served = emu.stats()["by_status"].get("202", 0)
+    if result.returncode != 0 or served != ids:
+        sys.exit(f"{name}: exit {result.returncode}, {served} of {ids} served\n{result.stderr}")
+    return result
+
+
+def per_item(args: argparse.Namespace, walls: dict[str, list[float]], small_walls: dict[str, list[float]]) -> None:
+    """Per-item throughput: the ids between the small and the large run over the time between them, within each
+    round: start-up, imports and exit cancel out (as in ``instructions.py``), what is left is the cost of one more id.
+    """
+    extra = args.ids - args.small
+    print(f"\nper-item throughput (--ids {args.ids:,} minus --small {args.small:,}, per round), median [min–max]:\n")
+    print("| client | per-item ids/s | vs bare (JSONL), per round | start-up + exit s (median) |")
+    print("|---|---:|---:|---:|")
+    rates = {name: [extra / (w - s) for w, s in zip(walls[name], small_walls[name], strict=True)] for name in walls}
+    bare = rates.get("bare aiohttp (JSONL to file)")
+    for name, own in rates.items():
+        ratios = [mine / theirs for mine, theirs in zip(own, bare, strict=True)] if bare else []
+        versus = f"{median(ratios):.3f}× [{min(ratios):.2f}–{max(ratios):.2f}]" if ratios else "-"
+        fixed = [s - args.small / r for s, r in zip(small_walls[name], own, strict=True)]
+        print(f"| {name} | {median(own):,.0f} | {versus} | {median(fixed):.3f} |")
 
 
 def report(
@@ -177,9 +212,8 @@ def report(
             f"| {name} | {args.ids:,} | {median(w):.2f} | {min(w):.2f}–{max(w):.2f} | {rate:,.0f} "
             f"| {median(cpus[name]):.2f} | {r1} | {r2} |"
         )
+    paired(walls, cpus)
     if official is not None:
-        from common import Measured
-
         assert isinstance(official, Measured)
         rate = args.official_ids / official.wall_s
         bulk = rates.get("bulkdelete (JSONL to file)")
@@ -190,6 +224,27 @@ def report(
         )
         if bulk:
             print(f"\nbulkdelete / official client: {bulk / rate:.1f}×")
+
+
+def paired(walls: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:
+    """Each client's speed relative to the bare loop *within each round* (the two ran back to back), median and
+    range over the rounds: this VM's speed drifts by ±20% over minutes, which the medians of whole columns carry
+    into their ratio, while two runs seconds apart mostly share it."""
+    for bare_name in ("bare aiohttp (JSONL to file)", "bare aiohttp (no output)"):
+        if bare_name not in walls:
+            continue
+        print(f"\nper-round ratios to {bare_name} (its time ÷ the client's: > 1 is faster), median [min–max]:\n")
+        print("| client | wall clock | client CPU |")
+        print("|---|---:|---:|")
+        for name in walls:
+            if name.startswith("bare"):
+                continue
+            by_wall = [b / c for b, c in zip(walls[bare_name], walls[name], strict=True)]
+            by_cpu = [b / c for b, c in zip(cpus[bare_name], cpus[name], strict=True)]
+            print(
+                f"| {name} | {median(by_wall):.3f}× [{min(by_wall):.2f}–{max(by_wall):.2f}] "
+                f"| {median(by_cpu):.3f}× [{min(by_cpu):.2f}–{max(by_cpu):.2f}] |"
+            )
 
 
 if __name__ == "__main__":
@@ -211,5 +266,8 @@ if __name__ == "__main__":
     parser.add_argument("--official-ids", type=int, default=2_000, help="ids for the official client (0: skip)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per process (default 180)")
     parser.add_argument("--uvloop", action="store_true", help="also run both with uvloop (pip install uvloop)")
+    parser.add_argument(
+        "--small", type=int, default=0, help="also run every contender on this many ids per round: per-item throughput"
+    )
     parser.add_argument("--only", nargs="*", help="run only the contenders whose name contains one of these words")
     main(parser.parse_args())
