@@ -133,6 +133,25 @@ async def test_dry_run_sends_nothing_and_plans_every_valid_record(tmp_path: Path
     assert done.code == 1
 
 
+@pytest.mark.parametrize(
+    ("command", "start"),
+    [
+        (["coveo", "delete", "--org", "o", "--source", "s"], 50.0),
+        (["http", "delete", "--url", "https://api.example.com/d/{id}"], 10.0),
+    ],
+)
+async def test_rate_auto_starts_from_the_commands_default_rate(
+    tmp_path: Path, command: list[str], start: float
+) -> None:
+    """``--rate auto`` starts moderately: from the rate the command uses by default (Coveo 50/s), which a dry run
+    (nothing sent, so nothing learnt) reports as the rate it ended on."""
+    ids = write_ids(tmp_path / "ids.txt", IDS[:3])
+    summary = tmp_path / "summary.json"
+    done = await run_cli(*command, "--dry-run", "--rate", "auto", "--summary", str(summary), str(ids), env=cli_env())
+    assert done.code == 0, done.stderr
+    assert orjson.loads(summary.read_bytes())["rate_final"] == start
+
+
 async def test_help_states_defaults_and_examples() -> None:
     done = await run_cli("coveo", "delete", "--help")
     assert done.code == 0

@@ -46,6 +46,11 @@ def test_rate_specs_parse_from_the_command_line_form(text: str, spec: object) ->
     assert parse_rate_spec(text) == spec
 
 
+def test_auto_starts_where_it_is_told() -> None:
+    assert parse_rate_spec("auto", auto_start=50.0) == AutoRate(initial=50.0)
+    assert parse_rate_spec("20", auto_start=50.0) == FixedRate(20.0)
+
+
 def test_specs_refuse_nonsense_and_options_refuse_a_bare_number() -> None:
     with pytest.raises(ValueError, match="Unlimited"):
         FixedRate(0.0)

@@ -187,6 +187,17 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
     )
 
 
+def default_of(name: str) -> str | None:
+    """The running command's default for option ``name`` (e.g. ``--rate``'s: 50 for Coveo), if any, as text."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    for param in context.command.params:
+        if param.name == name and isinstance(param.default, str | int | float):
+            return str(param.default)
+    return None
+
+
 def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> RunOptions:
     """``RunOptions`` from the parsed delete options; raises ``ConfigError`` on a bad value (inside
     ``config_errors()``: every bad value is recorded, see ``cli/checks.py``)."""
@@ -202,7 +213,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         inputs=tuple(params["files"]),
         fmt=params["fmt"],
         field=params["field"],
-        rate=check(lambda: parse_rate(params["rate"]), unlimited),
+        rate=check(lambda: parse_rate(params["rate"], default_of("rate")), unlimited),
         concurrency=params["concurrency"],
         max_attempts=params["max_attempts"],
         timeout=params["timeout"],

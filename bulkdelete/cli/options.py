@@ -23,15 +23,27 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def parse_rate(text: str) -> RateSpec:
-    """``--rate``: requests per second (``0`` = unlimited), or ``auto``."""
+def parse_rate(text: str, default: str | None = None) -> RateSpec:
+    """``--rate``: requests per second (``0`` = unlimited), or ``auto``.
+
+    ``auto`` starts from the command's ``default`` rate when that is a number > 0: the rate documented as safe for
+    that API (Coveo 50/s, Velt 5/s) is where "start moderately" (SPEC §6) starts.
+    """
     try:
         rate = float(text) if text.strip().lower() != "auto" else None
     except ValueError:
         raise ConfigError(f"--rate must be a number of requests per second or 'auto' (got {text!r})") from None
     if rate is not None and (not rate >= 0 or rate == float("inf")):
         raise ConfigError(f"--rate must be >= 0 (got {text})")
-    return parse_rate_spec(text)
+    return parse_rate_spec(text, auto_start=_positive(default))
+
+
+def _positive(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        return None
+    return value if value > 0 and math.isfinite(value) else None
 
 
 def parse_duration(text: str, option: str = "--stop-after", *, allow_zero: bool = False) -> float:

@@ -5,7 +5,8 @@ The goal (SPEC §6, issue 14): at least 85% of the quota sustained with at most 
 mode does) in *shape*, around ``W``, the rate at which the API last throttled:
 
 1. **slow start** (``W`` unknown): the rate doubles every round trip (at most every 50 ms), from ``initial``
-   (10 req/s), never beyond twice the success rate just measured (so a rate the workers cannot use is not hoarded);
+   (10 req/s; the CLI starts from the command's default rate, 50/s for Coveo), never beyond twice the success rate
+   just measured over the last round trip or 50 ms (so a rate the workers cannot use is not hoarded);
 2. **cut** on a throttle: ``W`` := what the API accepted in the second before the throttle (the accepted *starts* in
    that window, revised upwards as requests that were in flight at the cut come back accepted); the pacer keeps its
    margin under ``W`` for timing jitter, as under a fixed ``--rate W``. Out of slow start that measurement is the
@@ -40,7 +41,7 @@ _LN2 = math.log(2.0)
 _WINDOW_S = 1.0  # the quota window assumed for measurements and the drain, seconds
 _HISTORY_S = 3.0  # accepted starts are kept this long: long enough for a request in flight at a cut to come back
 _MIN_DOUBLING_S = 0.05  # slow start doubles at most this often (a loopback round trip is ~1 ms)
-_RATE_SPAN_S = 0.1  # in slow start the success rate is measured over this span (or the round trip if longer)
+_RATE_SPAN_S = 0.05  # in slow start the success rate is measured over this span (or the round trip if longer)
 _GAP_FACTOR = 20.0  # a probe cycle lasts at least this many times the silence that followed the last throttle
 _MAX_PROBE_S = 60.0
 
@@ -257,7 +258,8 @@ class AdaptiveRate:
         grown = self._target(now, now - last)
         # botocore's cap: never more than twice what is really being sent, so that idle capacity is not
         # hoarded (the cap limits growth only; it never cuts the rate). In slow start the success rate is
-        # measured over the last round trip (at least 0.1 s): over a whole second it lags a doubling rate.
+        # measured over the last round trip (at least 50 ms, one doubling: over 0.1 s the cap held the ramp to one
+        # doubling per 0.1 s, measured in the simulation): over a whole second it lags a doubling rate.
         cap = max(self._rate, 2.0 * self._success_rate(now) * self._scale)
         self._rate = max(self._min_rate, min(grown, cap, self._max_rate))
 

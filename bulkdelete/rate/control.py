@@ -84,10 +84,13 @@ def per_second(rate: float) -> FixedRate | Unlimited:
     return Unlimited() if rate == 0.0 else FixedRate(rate)
 
 
-def parse_rate_spec(text: str) -> RateSpec:
-    """``auto``, ``0`` (unlimited) or a number of requests per second; ``ValueError`` otherwise."""
+def parse_rate_spec(text: str, *, auto_start: float | None = None) -> RateSpec:
+    """``auto``, ``0`` (unlimited) or a number of requests per second; ``ValueError`` otherwise.
+
+    ``auto_start``: the rate ``auto`` starts from (req/s), e.g. the API's documented default; None: ``AutoRate``'s.
+    """
     if text.strip().lower() == "auto":
-        return AutoRate()
+        return AutoRate() if auto_start is None else AutoRate(initial=auto_start)
     return per_second(float(text))
 
 
