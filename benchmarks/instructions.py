@@ -50,7 +50,9 @@ def instructions(cmd: list[str], ids: Path, timeout_s: float) -> int:
     if not any(str(ids) in arg for arg in argv):
         argv.append(str(ids))
     full = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
-    done = subprocess.run(full, capture_output=True, text=True, env=bench_env(), cwd=ROOT, timeout=timeout_s)
+    # asyncio's own loop, as the bare loop runs on (the CLI takes uvloop whenever it is installed)
+    env = bench_env(BULKDELETE_UVLOOP="0")
+    done = subprocess.run(full, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout_s)
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         sys.exit(f"{argv[:3]}: exit {done.returncode}\n{done.stderr[-2000:]}")
