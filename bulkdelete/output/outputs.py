@@ -13,7 +13,7 @@ from bulkdelete.output.console import Console
 from bulkdelete.output.journal import prepare_for_append
 from bulkdelete.output.progress import Progress
 from bulkdelete.output.sink import JsonLinesSink, open_results_file
-from bulkdelete.pipeline.engine import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopReason
 from bulkdelete.records import Outcome, Result
 
 _SKIPPED = Outcome.SKIPPED  # read per result: a global is ~10x cheaper than the enum member (CPython 3.11)

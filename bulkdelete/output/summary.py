@@ -9,7 +9,7 @@ import orjson
 
 from bulkdelete.output.runinfo import RunInfo, target_label
 from bulkdelete.output.stats import RunStats
-from bulkdelete.pipeline.engine import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopReason
 
 EXIT_OK, EXIT_NOT_OK, EXIT_USAGE, EXIT_ABORTED, EXIT_BUDGET = 0, 1, 2, 3, 4
 EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130

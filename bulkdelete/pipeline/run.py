@@ -41,7 +41,9 @@ from bulkdelete.output.summary import (
 )
 from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
-from bulkdelete.pipeline.engine import Engine, EngineSettings, RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.engine import Engine
+from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import (
     AutoPacedRate,
