@@ -22,7 +22,9 @@ them wait for their result to be taken: a slow consumer slows the run down inste
 into memory. **Early close.** Leaving the ``async with`` block before the end (``break``, an exception, or
 ``aclose()`` on ``delete_ids`` / on the ``Deletion``) stops the run as SIGINT does: nothing new is sent, requests in
 flight complete (for up to ``options.grace_s``), the ``after`` hook resets the source status; only then does it
-return.
+return. **A failing ids iterable.** When ``ids`` raises (``ValueError`` from a generator, say), nothing more is
+pulled: the ids it gave before are deleted and their results yielded, the ``after`` hook runs, then iterating (and
+``report``) raises that very exception, as itself (not wrapped in an ``ExceptionGroup``), its traceback intact.
 """
 
 from __future__ import annotations
@@ -165,15 +167,20 @@ class Deletion:
                 await self._wait_for_room()
             return
         chunk: list[Record] = []
-        for raw in self._ids:
-            line += 1
-            self._pulled += 1
-            chunk.append(_record(raw, line))
-            if len(chunk) == _CHUNK or self._pulled - self._taken >= self._ahead:
+        try:
+            for raw in self._ids:
+                line += 1
+                self._pulled += 1
+                chunk.append(_record(raw, line))
+                if len(chunk) == _CHUNK or self._pulled - self._taken >= self._ahead:
+                    yield chunk
+                    chunk = []
+                    await self._wait_for_room()
+                    await asyncio.sleep(0)  # a long in-memory list must not starve the workers
+        except Exception:  # the caller's iterable raised: the ids it gave before are deleted first, then it is raised
+            if chunk:
                 yield chunk
-                chunk = []
-                await self._wait_for_room()
-                await asyncio.sleep(0)  # a long in-memory list must not starve the workers
+            raise
         if chunk:
             yield chunk
 

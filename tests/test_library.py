@@ -139,3 +139,67 @@ async def test_the_report_replaces_the_out_parameter_and_is_there_only_at_the_en
             pass
     with pytest.raises(ValueError, match="ahead"):
         Deletion(CoveoItemTarget(settings(emu)), [], ahead=0)
+
+
+def ids_then_raise(count: int, error: Exception) -> Iterator[str]:
+    yield from IDS[:count]
+    raise error
+
+
+async def aids_then_raise(count: int, error: Exception) -> AsyncIterator[str]:
+    for doc in IDS[:count]:
+        yield doc
+    raise error
+
+
+@pytest.mark.parametrize("source", ["iterable", "async iterable"])
+async def test_an_exception_from_the_ids_is_raised_as_itself_after_their_results(source: str) -> None:
+    """Not an ``ExceptionGroup``: the caller's own exception object, after the results of the ids given before it."""
+    count, error = 300, ValueError("bad source")  # 300: a full chunk of 256 ids, then a partial one
+    async with run_emulator(EmulatorConfig(latency_ms=10), docs=IDS[:400]) as emu:
+        hooks = StatusLifecycle(settings(emu), "INCREMENTAL")
+        ids = ids_then_raise(count, error) if source == "iterable" else aids_then_raise(count, error)
+        run = Deletion(CoveoItemTarget(settings(emu)), ids, options(), hooks=hooks)
+        taken: list[str] = []
+
+        async def consume() -> None:
+            async with run:
+                async for result in run:
+                    assert result.ok
+                    taken.append(result.record.id)
+
+        with pytest.raises(ValueError, match="bad source") as raised:
+            await consume()
+        assert type(raised.value) is ValueError
+        assert raised.value is error
+        assert raised.traceback[-1].name in ("ids_then_raise", "aids_then_raise")  # raised where the caller raised it
+        assert sorted(taken) == sorted(IDS[:count])  # every id given before the failure: deleted, its result yielded
+        assert emu.documents == sorted(IDS[count:400])
+        assert emu.state.stats.inflight == 0
+        assert emu.stats()["status_history"][SOURCE] == ["INCREMENTAL", "IDLE"]
+        sent = emu.stats()["requests"]
+        assert sent == count + 2  # the deletes and the two status calls: nothing was sent after the failure
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert emu.stats()["requests"] == sent
+        with pytest.raises(ValueError, match="bad source") as again:
+            _ = run.report
+        assert again.value is error
+
+
+async def test_delete_ids_raises_the_exception_of_the_ids_as_itself() -> None:
+    error = KeyError("no such export")
+    taken: list[str] = []
+
+    async def consume(emu: Emulator) -> None:
+        async for result in delete_ids(CoveoItemTarget(settings(emu)), aids_then_raise(20, error), options()):
+            assert result.ok
+            taken.append(result.record.id)
+
+    async with run_emulator(EmulatorConfig(), docs=IDS[:20]) as emu:
+        with pytest.raises(KeyError) as raised:
+            await consume(emu)
+        assert raised.value is error
+        assert sorted(taken) == sorted(IDS[:20])
+        assert emu.documents == []
+        assert emu.stats()["requests"] == 20

@@ -96,6 +96,48 @@ async def test_an_internal_error_exits_70_in_one_line_with_the_traceback_only_on
     assert "Traceback" in debug_err and "injected fault" in debug_err
 
 
+# The reader fails mid-input with an exception that is not an input error (a bug): injected after 150 ids.
+INJECT_READER = """
+import bulkdelete.input.feed as feed
+real_read_records = feed.read_records
+def read_records(*args, **kwargs):
+    records = real_read_records(*args, **kwargs)
+    def failing():
+        for n, record in enumerate(records):
+            if n == 150:
+                raise RuntimeError("injected reader fault")
+            yield record
+    return failing()
+feed.read_records = read_records
+from bulkdelete.cli import main
+main()
+"""
+
+
+async def test_a_reader_bug_exits_70_naming_it_after_the_lines_of_the_ids_read_before_it(tmp_path: Path) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS)
+    async with run_emulator(EmulatorConfig(latency_ms=5), docs=IDS) as emu:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            INJECT_READER,
+            *coveo_args(emu.base_url, "--rate", "0", str(ids)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_env(),
+            cwd=ROOT,
+        )
+        raw_out, raw_err = await asyncio.wait_for(proc.communicate(), 60)
+        remaining = emu.documents
+    err = raw_err.decode()
+    assert proc.returncode == 70
+    assert "internal error (RuntimeError: injected reader fault)" in err  # the error itself, not an ExceptionGroup
+    lines = [orjson.loads(line) for line in raw_out.splitlines()]
+    assert sorted(line["id"] for line in lines) == sorted(IDS[:150])  # every id read before it: sent, one line each
+    assert all(line["outcome"] == "accepted" for line in lines)
+    assert remaining == sorted(IDS[150:])
+
+
 async def test_results_on_a_full_disk_stop_the_run_at_the_first_failed_write(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", IDS)
     async with run_emulator(EmulatorConfig(), docs=IDS) as emu:

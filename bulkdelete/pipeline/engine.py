@@ -97,6 +97,7 @@ class Engine:
         self._unanswered = UnansweredJobs(transport, stats, unreachable_after=max(2 * settings.concurrency, 8))
         self._refusals = RefusalWatch()
         self._feeder: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None  # what the records' source raised: `run` raises it once it has ended
         self._batching: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -119,14 +120,30 @@ class Engine:
         self._push(job)
 
     async def run(self, chunks: AsyncIterable[Sequence[Record]]) -> RunEnd:
-        """Decide every record of ``chunks`` (lists of records, in input order), or stop early."""
-        async with asyncio.TaskGroup() as group:
-            self._feeder = group.create_task(self._feed(chunks), name="bulkdelete-feed")
-            if self._batcher is not None:
-                self._batching = group.create_task(self._batcher.run(), name="bulkdelete-batcher")
-            for n in range(0 if self._settings.dry_run else self._settings.concurrency):
-                group.create_task(self._work(), name=f"bulkdelete-worker-{n}")
-        return RunEnd(self._reason, self._message, self._abandoned)
+        """Decide every record of ``chunks`` (lists of records, in input order), or stop early.
+
+        When iterating ``chunks`` raises (``ConfigError`` aside: that stops the run as ``input-error``), the input
+        ends there: the records read before it are decided as usual, then that very exception is raised. An exception
+        escaping a task of the engine (a bug) is raised as itself too; only several at once are an ``ExceptionGroup``.
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._feeder = group.create_task(self._feed(chunks), name="bulkdelete-feed")
+                if self._batcher is not None:
+                    self._batching = group.create_task(self._batcher.run(), name="bulkdelete-batcher")
+                for n in range(0 if self._settings.dry_run else self._settings.concurrency):
+                    group.create_task(self._work(), name=f"bulkdelete-worker-{n}")
+        except ExceptionGroup as group_error:  # the TaskGroup is ours: a caller sees the error, not how we ran
+            if self._failure is not None:
+                group_error.exceptions[0].add_note(f"the records' source had raised {self._failure!r} before")
+            if len(group_error.exceptions) > 1:
+                raise
+            failure: Exception = group_error.exceptions[0]
+        else:
+            if self._failure is None:
+                return RunEnd(self._reason, self._message, self._abandoned)
+            failure = self._failure
+        raise failure  # outside the `except`: its context is not the group it came in
 
     def stop(self, reason: StopReason, message: str | None = None) -> None:
         """Send nothing new; let in-flight requests complete. The first reason given wins."""
@@ -166,6 +183,8 @@ class Engine:
         except ConfigError as exc:  # an input that cannot be read (CSV without the id column, corrupt gzip, ...)
             self.stop(StopReason.INPUT_ERROR, str(exc))
             return
+        except Exception as exc:  # the source itself failed (a library caller's ids, a bug): `run` raises it at the end
+            self._failure = exc
         self._input_done = True
         self._maybe_close()
 
