@@ -212,7 +212,6 @@ def report(
             f"| {name} | {args.ids:,} | {median(w):.2f} | {min(w):.2f}–{max(w):.2f} | {rate:,.0f} "
             f"| {median(cpus[name]):.2f} | {r1} | {r2} |"
         )
-    paired(walls, cpus)
     if official is not None:
         assert isinstance(official, Measured)
         rate = args.official_ids / official.wall_s
@@ -224,6 +223,7 @@ def report(
         )
         if bulk:
             print(f"\nbulkdelete / official client: {bulk / rate:.1f}×")
+    paired(walls, cpus)
 
 
 def paired(walls: dict[str, list[float]], cpus: dict[str, list[float]]) -> None:

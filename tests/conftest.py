@@ -66,9 +66,9 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         and not k.lower().endswith("_proxy")
         and k not in NETWORK_VARIABLES
     }
-    # BULKDELETE_UVLOOP=0: the suite runs the CLI on asyncio's own loop, what a plain install gets; the test extra
-    # installs uvloop, and tests/test_loop.py runs the CLI on both.
-    env.update({"COVEO_API_KEY": KEY, "PYTHONUNBUFFERED": "1", "BULKDELETE_UVLOOP": "0"})
+    # BULKDELETE_UVLOOP=1: the suite runs the CLI on uvloop, what an install gets wherever uvloop exists;
+    # tests/test_loop.py runs it on both loops, and the in-process tests run the engine on asyncio's.
+    env.update({"COVEO_API_KEY": KEY, "PYTHONUNBUFFERED": "1", "BULKDELETE_UVLOOP": "1"})
     env.update(extra or {})
     return env
 

@@ -1,4 +1,4 @@
-"""The ``[fast]`` extra: the CLI runs on uvloop when it is installed, on asyncio's loop with ``BULKDELETE_UVLOOP=0``.
+"""uvloop (a default dependency where it exists): the CLI runs on it; ``BULKDELETE_UVLOOP=0`` keeps asyncio's loop.
 
 Both loops get the same end-to-end checks: a run through injected faults, and an interrupt that drains.
 """
@@ -19,7 +19,7 @@ from bulkdelete.rate.pacing import loop_clock
 from tests.conftest import SOURCE, cli_env, coveo_args, read_lines, run_cli, start_cli, write_ids
 from tests.test_safety import wait_for_requests
 
-uvloop = pytest.importorskip("uvloop")  # in the test extra; absent only where it cannot build (Windows)
+uvloop = pytest.importorskip("uvloop")  # a dependency; absent only where it does not exist (Windows, PyPy)
 IDS = [f"https://site.example/loop/{n}" for n in range(300)]
 
 

@@ -1,10 +1,13 @@
-"""The event loop a command runs on: uvloop when it is installed (``pip install 'bulkdelete[fast]'``), else asyncio's.
+"""The event loop a command runs on: uvloop (a default dependency wherever it exists: not on Windows, not on PyPy),
+else asyncio's.
 
-Measured with ``benchmarks/throughput.py --uvloop`` (``benchmarks/RESULTS.md``): the CLI spends about a tenth less
-CPU per id on uvloop; the wall-clock difference was lost in the noise of a busy machine. Everything else is the
-same: the engine installs its signal handlers through the loop, and reads ``time.monotonic`` on uvloop too
-(``loop_clock``: uvloop's own ``time()`` counts whole milliseconds).
-``BULKDELETE_UVLOOP=0`` keeps asyncio's loop even when uvloop is installed (to rule it out when debugging).
+Measured (``benchmarks/RESULTS.md``, issue 14: both clients at once on one core, so that the machine's speed drift
+hits both alike): the CLI spends 9-10% less CPU per id on uvloop, which takes it from 0.91-0.93x to 1.01-1.03x the
+per-id throughput of a bare aiohttp loop on asyncio. Everything else is the same: the engine installs its signal
+handlers through the loop, and reads ``time.monotonic`` on uvloop too (``loop_clock``: uvloop's own ``time()`` counts
+whole milliseconds). The test suite runs the CLI on uvloop, ``tests/test_loop.py`` on both loops, and the library
+tests run the engine in-process on asyncio's.
+``BULKDELETE_UVLOOP=0`` keeps asyncio's loop (to rule uvloop out when debugging).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def loop_factory() -> LoopFactory | None:
     if os.environ.get("BULKDELETE_UVLOOP", "").strip() == "0":
         return None
     try:
-        uvloop = importlib.import_module("uvloop")  # optional: the [fast] extra
+        uvloop = importlib.import_module("uvloop")  # absent on Windows and PyPy
     except ImportError:
         return None
     factory: LoopFactory = uvloop.new_event_loop
