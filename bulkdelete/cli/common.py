@@ -82,7 +82,7 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 show_default=True,
                 metavar="R|auto",
                 help="Max requests started per second, in any 1 s window, no start-up burst; "
-                "0 = unlimited; auto = find the quota by probing.",
+                "0 = unlimited; auto = find the quota by probing, starting from this default.",
             ),
             click.option(
                 "--concurrency",
