@@ -68,12 +68,7 @@ class RunStats:
         self.status_codes[status] += 1
         if status == 429:
             self.throttled += 1
-        # LatencyHistogram.add, inlined: once per request
-        latency = self.latency
-        latency.buckets[int(_log(latency_ms if latency_ms > 0.001 else 0.001) / _BUCKET_BASE)] += 1
-        latency.count += 1
-        if latency_ms > latency.max_ms:
-            latency.max_ms = latency_ms
+        self.latency.add(latency_ms)
 
     def record_result(self, result: Result) -> None:
         outcome = result.outcome

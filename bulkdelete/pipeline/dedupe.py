@@ -44,6 +44,5 @@ class SeenIds:
         """Remember ``record_id``; True when it was new, False when it had been seen (or collides)."""
         keys = self._keys
         before = len(keys)
-        # `_key`, inlined: once per record
-        keys.add(int.from_bytes(blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=DIGEST_BYTES).digest()))
+        keys.add(_key(record_id))
         return len(keys) != before
