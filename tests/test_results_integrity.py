@@ -72,23 +72,31 @@ main()
 """
 
 
+async def run_injected(script: str, args: list[str], debug: str = "") -> tuple[int, bytes, str]:
+    """The CLI with ``args``, run by ``python -c script`` (which injects a fault, then calls the CLI's ``main``):
+    its exit code, stdout and stderr. ``debug``: ``BULKDELETE_DEBUG``."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env({"BULKDELETE_DEBUG": debug}),
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out, err.decode()
+
+
 async def test_an_internal_error_exits_70_in_one_line_with_the_traceback_only_on_demand(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", IDS[:5])
     async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
         runs = []
         for debug in ("", "1"):
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                INJECT,
-                *coveo_args(emu.base_url, "--rate", "0", str(ids)),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=cli_env({"BULKDELETE_DEBUG": debug}),
-                cwd=ROOT,
-            )
-            _, raw_err = await asyncio.wait_for(proc.communicate(), 60)
-            runs.append((proc.returncode, raw_err.decode()))
+            code, _, err = await run_injected(INJECT, coveo_args(emu.base_url, "--rate", "0", str(ids)), debug)
+            runs.append((code, err))
     (code, err), (debug_code, debug_err) = runs
     assert code == 70 and debug_code == 70
     assert err.count("\n") == 1 and "internal error (RuntimeError: injected fault)" in err and "bug" in err
@@ -117,20 +125,9 @@ main()
 async def test_a_reader_bug_exits_70_naming_it_after_the_lines_of_the_ids_read_before_it(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", IDS)
     async with run_emulator(EmulatorConfig(latency_ms=5), docs=IDS) as emu:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            INJECT_READER,
-            *coveo_args(emu.base_url, "--rate", "0", str(ids)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=cli_env(),
-            cwd=ROOT,
-        )
-        raw_out, raw_err = await asyncio.wait_for(proc.communicate(), 60)
+        code, raw_out, err = await run_injected(INJECT_READER, coveo_args(emu.base_url, "--rate", "0", str(ids)))
         remaining = emu.documents
-    err = raw_err.decode()
-    assert proc.returncode == 70
+    assert code == 70
     assert "internal error (RuntimeError: injected reader fault)" in err  # the error itself, not an ExceptionGroup
     lines = [orjson.loads(line) for line in raw_out.splitlines()]
     assert sorted(line["id"] for line in lines) == sorted(IDS[:150])  # every id read before it: sent, one line each
