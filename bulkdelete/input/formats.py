@@ -126,7 +126,16 @@ def _lines_checked(batch: list[bytes], lineno: int, file: str | None) -> Iterato
         text, problem = clean_bytes(s, isinstance(raw, CutLine))
         if problem is None and (not text or text[0] == "#"):
             continue  # only Unicode whitespace around a blank or comment line
+        if problem is not None and _blank_or_comment(s):
+            continue  # b"\x1c# caf\xe9": a comment behind whitespace that bytes.strip() keeps, str.strip() not
         yield make(text, lineno, file, problem)
+
+
+def _blank_or_comment(s: bytes) -> bool:
+    """Whether a line that cannot be an id as it is (undecodable, overlong) is blank or a comment, trimmed as the text
+    path trims (``str.strip``: ``\x1c``-``\x1f``, NBSP, ...), undecodable bytes read as U+FFFD."""
+    text = s.decode("utf-8", "replace").strip()
+    return not text or text[0] == "#"
 
 
 def _json_id(obj: object, fields: Sequence[str]) -> tuple[str | None, str | None]:
