@@ -27,11 +27,14 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"  # the same id came earlier in this run
     INVALID = "invalid"  # rejected before sending
     FAILED = "failed"  # final API error, or attempts exhausted
+    # What one check of ``verify`` found (SPEC §11): the engine runs checks as it runs deletes; never a delete's.
+    GONE = "gone"  # a check that could have seen the id did not
+    PRESENT = "present"  # a check saw it (or, with --children, a descendant of it)
 
-    ok: bool  # the goal state holds (every outcome but invalid and failed); set on each member below
+    ok: bool  # the goal state holds (every outcome but invalid, failed and present); set on each member below
 
 
-_NOT_OK = frozenset({Outcome.INVALID.value, Outcome.FAILED.value})
+_NOT_OK = frozenset({Outcome.INVALID.value, Outcome.FAILED.value, Outcome.PRESENT.value})
 for _member in Outcome:
     # A plain attribute per member, read three times per record: a property would be a Python call each time.
     _member.ok = _member.value not in _NOT_OK

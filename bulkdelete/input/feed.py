@@ -110,12 +110,13 @@ class ReaderFeed:
         stdin: BinaryIO | None = None,
         chunk: int = CHUNK,
         depth: int = 4,
+        results: bool = False,
     ) -> None:
         self._names = list(inputs) or ["-"]
         self._fmt, self._field, self._chunk, self._depth = fmt, field, chunk, depth
         read_records(inputs, fmt=fmt, field=field, stdin=stdin)  # checks the arguments and inputs, reads nothing
         self._make: ReaderFactory = lambda before_read, on_input: read_records(
-            inputs, fmt=fmt, field=field, stdin=stdin, before_read=before_read, on_input=on_input
+            inputs, fmt=fmt, field=field, stdin=stdin, before_read=before_read, on_input=on_input, results=results
         )
         self._handover: _Handover | None = None
         self._starts: list[int] = []  # records read before inputs[i] began, for each input begun

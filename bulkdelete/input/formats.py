@@ -30,6 +30,9 @@ MAX_LINE_BYTES = 16 * 1024 * 1024  # a physical line is cut beyond this: reader 
 SHOWN_CHARS = 200  # how much of an overlong id / unparsable line is kept in the record
 TRUNCATED_MARK = "…[truncated]"
 DEFAULT_FIELDS = ("documentId", "id", "uri")
+# ``verify`` reads the result lines of a delete run: a line that says the delete was not ok becomes a record with this
+# problem (followed by its outcome and error), which ``verify`` turns into ``not_deleted`` without a query.
+NOT_OK_RESULT = "the delete run's line is not ok: "
 
 Batches = Iterator[list[bytes]]
 
@@ -151,12 +154,13 @@ def _json_id(obj: object, fields: Sequence[str]) -> tuple[str | None, str | None
     return None, "no " + " or ".join(f'"{name}"' for name in fields) + " field"
 
 
-def parse_jsonl(batches: Batches, file: str | None, field: str | None) -> Iterator[Record]:
+def parse_jsonl(batches: Batches, file: str | None, field: str | None, results: bool = False) -> Iterator[Record]:
     """``jsonl`` format: one JSON object per line, the id under ``field`` (default: first of DEFAULT_FIELDS).
 
     Blank lines and ``#`` lines are skipped (a JSON value never starts with ``#``). A line that is not valid
     JSON, not an object, lacks the field or holds a non-string there is a record with ``problem``; its id is
-    the line itself (cut to ``SHOWN_CHARS``).
+    the line itself (cut to ``SHOWN_CHARS``). ``results``: a bulkdelete result line (``outcome`` and a boolean
+    ``ok``) whose ``ok`` is false is a record whose problem starts with ``NOT_OK_RESULT``.
     """
     fields = (field,) if field else DEFAULT_FIELDS
     lineno = 0
@@ -179,6 +183,8 @@ def parse_jsonl(batches: Batches, file: str | None, field: str | None) -> Iterat
                 yield make_record(render(s), lineno, file, problem)
                 continue
             text, problem = check_text(value.strip())
+            if results and problem is None and obj.get("ok") is False and "outcome" in obj:
+                problem = f"{NOT_OK_RESULT}{obj['outcome']}" + (f": {obj['error']}" if obj.get("error") else "")
             yield make_record(text, lineno, file, problem if text else "empty id")
 
 

@@ -64,6 +64,7 @@ def read_records(
     stdin: BinaryIO | None = None,
     before_read: Callable[[], None] | None = None,
     on_input: Callable[[int], None] | None = None,
+    results: bool = False,
 ) -> Iterator[Record]:
     """Yield one ``Record`` per record of ``inputs``, in order, streaming.
 
@@ -77,6 +78,7 @@ def read_records(
     ``before_read`` is called before each read that may block (every record read so far has been yielded by
     then): a consumer handing records on in chunks passes on a partial chunk there. ``on_input(i)`` is called as
     ``inputs[i]`` is about to be read (every record of the inputs before it has been yielded by then).
+    ``results``: JSON lines are read as a delete run's result lines (``verify``: ``formats.parse_jsonl``).
 
     Arguments and the inputs' existence are checked now (``ConfigError``), the content while iterating.
     """
@@ -95,7 +97,7 @@ def read_records(
             raise ConfigError(f"input {name!r} does not exist or is a directory")
         if name != "-" and not os.access(name, os.R_OK):
             raise ConfigError(f"input {name!r} is not readable")
-    return _generate(names, fmt, field, stdin, before_read or _nothing, on_input or _ignore)
+    return _generate(names, fmt, field, stdin, before_read or _nothing, on_input or _ignore, results)
 
 
 def _nothing() -> None:
@@ -135,13 +137,14 @@ def _generate(
     stdin: BinaryIO | None,
     before_read: Callable[[], None],
     on_input: Callable[[int], None],
+    results: bool = False,
 ) -> Iterator[Record]:
     multi = len(names) > 1
     for index, name in enumerate(names):
         on_input(index)
         file = name if multi else None
         if name == "-":
-            yield from _read_one(stdin or stdin_stream(), "stdin", file, fmt, field, name, before_read)
+            yield from _read_one(stdin or stdin_stream(), "stdin", file, fmt, field, name, before_read, results)
             continue
         try:
             # Unbuffered: each read is one read(2), and no BufferedReader lock is ever held across a blocking read.
@@ -149,7 +152,7 @@ def _generate(
         except OSError as exc:
             raise ConfigError(f"cannot open input {name!r}: {exc.strerror}") from None
         try:
-            yield from _read_one(handle, repr(name), file, fmt, field, name, before_read)
+            yield from _read_one(handle, repr(name), file, fmt, field, name, before_read, results)
         finally:
             handle.close()
 
@@ -162,6 +165,7 @@ def _read_one(
     field: str | None,
     name: str,
     before_read: Callable[[], None],
+    results: bool = False,
 ) -> Iterator[Record]:
     """The records of one input: a plain function, so that the caller delegates straight to the parser."""
     counter = [0]  # lines read so far, for the mid-stream error message
@@ -174,7 +178,7 @@ def _read_one(
     if fmt == "lines":
         return parse_lines(batches, file)
     if fmt == "jsonl":
-        return parse_jsonl(batches, file, field)
+        return parse_jsonl(batches, file, field, results)
     return parse_csv(batches, file, field, delimiter, label)
 
 

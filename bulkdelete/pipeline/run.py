@@ -26,7 +26,7 @@ from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
 from bulkdelete.output.journal import load_ok_ids
 from bulkdelete.output.journal_lock import journal_locked
-from bulkdelete.output.outputs import ResultOutputs, ResultPaths
+from bulkdelete.output.outputs import ResultOutputs, ResultPaths, Stoppable
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.runinfo import RunInfo, describe_target
 from bulkdelete.output.stats import RunStats
@@ -305,9 +305,9 @@ async def _drive(
         outputs.engine = engine
         run_task = asyncio.ensure_future(_engine_run(engine, hooks, transport, source, options))
         with (
-            _signals(engine, run_task, outputs.flush, options, console),
+            stop_on_signals(engine, run_task, outputs.flush, options, console),
             _deadline(engine, options.stop_after),
-            _interrupt_on(interrupt, engine, run_task, options.grace_s),
+            stop_on_event(interrupt, engine, run_task, options.grace_s),
         ):
             try:
                 return await run_task
@@ -361,8 +361,8 @@ def _deadline(engine: Engine, stop_after: float | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _interrupt_on(
-    event: asyncio.Event | None, engine: Engine, run_task: asyncio.Future[RunEnd], grace_s: float
+def stop_on_event(
+    event: asyncio.Event | None, engine: Stoppable, run_task: asyncio.Future[Any], grace_s: float
 ) -> Iterator[None]:
     """Once ``event`` is set, stop as a first signal does: nothing new is sent, in-flight requests get ``grace_s``."""
     if event is None:
@@ -383,9 +383,9 @@ def _interrupt_on(
 
 
 @contextlib.contextmanager
-def _signals(
-    engine: Engine,
-    run_task: asyncio.Future[RunEnd],
+def stop_on_signals(
+    engine: Stoppable,
+    run_task: asyncio.Future[Any],
     flush: Callable[[], None],
     options: RunOptions,
     console: Console,

@@ -139,7 +139,7 @@ def classify(reply: Reply, ids: Sequence[str]) -> list[Verdict]:
         if 200 <= status < 300 and _says_success(doc):
             # A success answer without per-id data: the API vouches for the whole request.
             return [Verdict(Action.DONE, Outcome.DELETED, status, latency_ms=reply.latency_ms)] * len(ids)
-    return [_request_verdict(reply, doc)] * len(ids)
+    return [request_verdict(reply, doc)] * len(ids)
 
 
 def _load(body: bytes) -> Any:
@@ -187,7 +187,7 @@ def _id_verdict(entry: Any, reply: Reply) -> Verdict:
     return Verdict(Action.RETRY, status=status, error=error, latency_ms=latency)
 
 
-def _request_verdict(reply: Reply, doc: Any) -> Verdict:
+def request_verdict(reply: Reply, doc: Any) -> Verdict:
     """What a whole-request answer (no per-id entries) means for every id it carried.
 
     The shared classification of its HTTP status, and Velt's status name in the body where it says more

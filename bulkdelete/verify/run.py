@@ -1,0 +1,249 @@
+"""One whole verification, as ``bulkdelete … verify`` and ``delete --verify`` start it (SPEC §11).
+
+Order of events: open the verdicts output → start the HTTP session → rounds (``rounds.Verifier``) → flush → summary.
+SIGINT/SIGTERM stop it as they stop a deletion: nothing new is asked, requests in flight complete (``grace_s``),
+every verdict decided so far is written, exit 130.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import AsyncIterable, Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
+
+from bulkdelete._version import __version__
+from bulkdelete.input.feed import CountedChunks, ReaderFeed
+from bulkdelete.net.session import Network, open_session
+from bulkdelete.net.transport import HttpTransport
+from bulkdelete.output.console import Console, utc_now_iso
+from bulkdelete.output.sink import JsonLinesSink, open_results_file
+from bulkdelete.output.stats import RunStats
+from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, write_summary
+from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.run import RunOptions, stop_on_event, stop_on_signals
+from bulkdelete.rate.control import build_rate_control
+from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.records import Record
+from bulkdelete.secrets import scrub
+from bulkdelete.verify.lines import Verdict, VerdictLine
+from bulkdelete.verify.logs import CoveoLogs
+from bulkdelete.verify.rounds import Check, Verifier, VerifyOptions
+
+LogsFactory = Callable[[Callable[[str], None]], CoveoLogs]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """What a finished verification reports: its summary and its exit status (SPEC §11)."""
+
+    summary: dict[str, Any]
+    exit_code: int
+
+    @property
+    def verification(self) -> dict[str, Any]:
+        """The summary's ``verification`` part: ``{"verdicts": {…}, "queries": n, "elapsed_s": s}``."""
+        part: dict[str, Any] = self.summary["verification"]
+        return part
+
+    @property
+    def all_gone(self) -> bool:
+        verdicts = self.verification["verdicts"]
+        return self.exit_code == EXIT_OK and set(verdicts) <= {Verdict.GONE.value}
+
+
+class _Outputs:
+    """Where verdict lines go: ``-o FILE`` (``--overwrite`` rule), else stdout; and the library caller's callback."""
+
+    def __init__(
+        self, path: str | None, overwrite: bool, stdout: BinaryIO, on_line: Callable[[VerdictLine], None] | None
+    ) -> None:
+        stream = open_results_file(path, overwrite=overwrite) if path not in (None, "-") else stdout
+        self.sink = JsonLinesSink(
+            stream, name=repr(path) if path not in (None, "-") else "stdout", close=stream is not stdout
+        )
+        self.on_line = on_line
+
+    def write(self, line: VerdictLine) -> None:
+        self.sink.write_line(line.to_json_line())
+        if self.on_line is not None:
+            self.on_line(line)
+
+
+async def run_verification(
+    check: Check,
+    options: RunOptions,
+    verify: VerifyOptions,
+    *,
+    logs: LogsFactory | None = None,
+    records: AsyncIterable[Sequence[Record]] | None = None,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    stderr: IO[str] | None = None,
+    on_line: Callable[[VerdictLine], None] | None = None,
+    interrupt: asyncio.Event | None = None,
+) -> VerifyReport:
+    """Verify every record of ``options.inputs`` (or ``records``) and report it.
+
+    ``options`` are a run's: ``rate`` paces the queries, ``output`` takes the verdict lines, ``summary_path`` the
+    summary; ``resume``, ``dry_run`` and the error budgets do not apply. JSON lines are read as a delete run's
+    result lines (a not-ok line is ``not_deleted``). ``logs`` builds the Coveo Logs reader (given the warning
+    callback), or None. Raises ``ConfigError`` for an input or an output that cannot be opened, before any query.
+    """
+    source = (
+        CountedChunks(records)
+        if records is not None
+        else ReaderFeed(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, results=True)
+    )
+    console = Console(stderr if stderr is not None else sys.stderr, options.log_format, options.secrets)
+    outputs = _Outputs(options.output, options.overwrite, stdout if stdout is not None else sys.stdout.buffer, on_line)
+    loop = asyncio.get_running_loop()
+    stats = RunStats()
+    rate = build_rate_control(
+        options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed)
+    )
+    warn = console.warning
+    reader = logs(warn) if logs is not None else None
+    started, started_at = loop.time(), utc_now_iso()
+    network = options.network if options.network is not None else Network.from_env()
+    verifier: Verifier | None = None
+    try:
+        async with open_session(network, limit=options.concurrency + 2) as session:
+            transport = HttpTransport(session, rate, stats, timeout=options.timeout, proxies=network.proxies)
+            verifier = Verifier(
+                check, transport, rate, options.engine_settings(), stats, verify, outputs.write, logs=reader
+            )
+            outputs.sink.on_failure = _stop_on_failure(verifier, console)
+            end = await _drive(verifier, source, options, console, outputs, interrupt)
+    finally:
+        await source.aclose()
+        outputs.sink.close()
+    if outputs.sink.broken and outputs.sink.failure is not None:
+        end = RunEnd(StopReason.OUTPUT_FAILED, outputs.sink.failure, end.abandoned)
+    assert verifier is not None
+    counts = dict(sorted(verifier.counts.items()))
+    exit_code = _exit_code(end, counts)
+    summary = _summary(check, stats, end, counts, verifier.rounds, loop.time() - started, started_at, exit_code)
+    if reader is not None:
+        summary["verification"]["logs_rounds"] = reader.rounds
+    if options.summary_path is not None:
+        try:
+            write_summary(options.summary_path, summary)
+        except OSError as exc:
+            console.error(f"cannot write the summary to {options.summary_path!r}: {exc.strerror or exc}")
+            exit_code = summary["exit_code"] = EXIT_ABORTED
+    if not options.quiet:
+        console.summary(summary, render_text(summary))
+    elif exit_code == EXIT_ABORTED and end.message:
+        console.error(scrub(end.message, options.secrets))
+    return VerifyReport(summary, exit_code)
+
+
+async def _drive(
+    verifier: Verifier,
+    source: AsyncIterable[Sequence[Record]],
+    options: RunOptions,
+    console: Console,
+    outputs: _Outputs,
+    interrupt: asyncio.Event | None,
+) -> RunEnd:
+    task = asyncio.ensure_future(verifier.run(source))
+    with (
+        stop_on_signals(verifier, task, outputs.sink.flush, options, console),
+        stop_on_event(interrupt, verifier, task, options.grace_s),
+    ):
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not verifier.stopping:
+                raise
+            return RunEnd(StopReason.INTERRUPTED, "in-flight checks cancelled after the grace period", 0)
+
+
+def _stop_on_failure(verifier: Verifier, console: Console) -> Callable[[JsonLinesSink], None]:
+    """A verdict line that cannot be written stops the verification (its reader went away: quietly)."""
+
+    def stop(sink: JsonLinesSink) -> None:
+        if sink.failure is not None:
+            console.error(f"{sink.failure}: stopping, nothing more is checked")
+            verifier.stop(StopReason.OUTPUT_FAILED, sink.failure)
+        else:
+            verifier.stop(StopReason.OUTPUT_CLOSED, f"the output ({sink.name}) was closed by its reader")
+
+    return stop
+
+
+def _exit_code(end: RunEnd, counts: dict[str, int]) -> int:
+    reason = end.reason
+    if reason is StopReason.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if reason is StopReason.INPUT_ERROR:
+        return EXIT_USAGE
+    if reason is not StopReason.COMPLETED:
+        return EXIT_ABORTED
+    return EXIT_OK if set(counts) <= {Verdict.GONE.value} else EXIT_NOT_OK
+
+
+def _describe(check: Check) -> dict[str, Any]:
+    describe = getattr(check, "describe", None)
+    described = describe() if callable(describe) else None
+    return described if isinstance(described, dict) else {"api": check.name}
+
+
+def _summary(
+    check: Check,
+    stats: RunStats,
+    end: RunEnd,
+    counts: dict[str, int],
+    rounds: int,
+    elapsed_s: float,
+    started_at: str,
+    exit_code: int,
+) -> dict[str, Any]:
+    ok = counts.get(Verdict.GONE.value, 0)
+    records = sum(counts.values())
+    return {
+        "version": __version__,
+        "command": "verify",
+        "started_at": started_at,
+        "finished_at": utc_now_iso(),
+        "target": _describe(check),
+        "records": records,
+        "ok": ok,
+        "not_ok": records - ok,
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "throttled": stats.throttled,
+        "transport_errors": stats.transport_errors,
+        "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
+        "elapsed_s": round(elapsed_s, 3),
+        "stop_reason": end.reason.value,
+        "stop_message": end.message,
+        "exit_code": exit_code,
+        "verification": {
+            "verdicts": counts,
+            "queries": stats.requests,
+            "elapsed_s": round(elapsed_s, 3),
+            "rounds": rounds,
+        },
+    }
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    """The human summary of a verification, a few lines."""
+    part = summary["verification"]
+    verdicts = ", ".join(f"{name} {count:,}" for name, count in part["verdicts"].items()) or "none"
+    codes = ", ".join(f"{code}×{n:,}" for code, n in summary["status_codes"].items()) or "none"
+    lines = [
+        f"bulkdelete verify {summary['target'].get('api', '')}: {summary['records']:,} records in "
+        f"{summary['elapsed_s']:.1f} s: {summary['ok']:,} gone, {summary['not_ok']:,} not proven gone",
+        f"  verdicts  {verdicts}",
+        f"  queries   {part['queries']:,} in {part['rounds']:,} rounds (retries {summary['retries']:,}, throttled "
+        f"{summary['throttled']:,})   status {codes}",
+    ]
+    if summary["stop_reason"] != StopReason.COMPLETED.value:
+        lines.append(f"  stopped   {summary['stop_reason']}: {summary['stop_message'] or summary['stop_reason']}")
+    lines.append(f"  exit      {summary['exit_code']}")
+    return "\n".join(lines)
