@@ -1,11 +1,12 @@
 """bulkdelete: delete very large numbers of documents from the Coveo Push API and the Velt REST API.
 
 Fast, within the API's quota, and without ever losing track of an item: one ``Result`` per input record.
-The CLI (``bulkdelete``) and the library share one engine; start with ``delete_ids`` or ``run_deletion``.
+The CLI (``bulkdelete``) and the library share one engine; start with ``delete_ids`` or ``run_deletion``, and prove
+the deletion with ``verify_ids`` (``Verification``) or ``run_verification``.
 """
 
 from bulkdelete._version import __version__
-from bulkdelete.api import Deletion, delete_ids
+from bulkdelete.api import Deletion, Verification, delete_ids, verify_ids
 from bulkdelete.errors import AbortRun, BulkDeleteError, ConfigError, TransportError
 from bulkdelete.pipeline.run import RunOptions, RunReport, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
@@ -15,7 +16,11 @@ from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Target
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
 from bulkdelete.targets.coveo_batch import CoveoBatchTarget
+from bulkdelete.targets.coveo_search import CoveoSearchCheck
+from bulkdelete.targets.http import HttpCheck
 from bulkdelete.targets.velt import VeltSettings, VeltTarget
+from bulkdelete.targets.velt_get import VeltGetCheck
+from bulkdelete.verify import CoveoLogs, VerdictKind, VerdictLine, VerifyOptions, VerifyReport, run_verification
 
 __all__ = [
     "AbortRun",
@@ -25,9 +30,12 @@ __all__ = [
     "ConfigError",
     "CoveoBatchTarget",
     "CoveoItemTarget",
+    "CoveoLogs",
+    "CoveoSearchCheck",
     "CoveoSettings",
     "Deletion",
     "FixedRate",
+    "HttpCheck",
     "Outcome",
     "RateControl",
     "RateSpec",
@@ -39,9 +47,17 @@ __all__ = [
     "Target",
     "TransportError",
     "Unlimited",
+    "VeltGetCheck",
     "VeltSettings",
     "VeltTarget",
+    "VerdictKind",
+    "VerdictLine",
+    "Verification",
+    "VerifyOptions",
+    "VerifyReport",
     "__version__",
     "delete_ids",
     "run_deletion",
+    "run_verification",
+    "verify_ids",
 ]

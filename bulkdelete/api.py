@@ -31,15 +31,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Coroutine, Iterable
 from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
 
 from bulkdelete.input.formats import check_text
 from bulkdelete.pipeline.run import RunHooks, RunOptions, RunReport, run_deletion
 from bulkdelete.records import Record, Result
 from bulkdelete.targets.base import Target
+from bulkdelete.verify.lines import VerdictLine
+from bulkdelete.verify.rounds import Check, VerifyOptions
+from bulkdelete.verify.run import LogsFactory, VerifyReport, run_verification
 
-__all__ = ["DEFAULT_AHEAD", "Deletion", "delete_ids"]
+__all__ = ["DEFAULT_AHEAD", "Deletion", "Verification", "delete_ids", "verify_ids"]
 
 DEFAULT_AHEAD = 4096
 _CHUNK = 256
@@ -55,65 +59,53 @@ class _Discard:
         return None
 
 
-class Deletion:
-    """One deletion run as an async context manager that yields its results and then holds its report.
+ItemT = TypeVar("ItemT")
+ReportT = TypeVar("ReportT")
 
-    :param target: the API to delete from.
-    :param ids: the ids, a plain or an async iterable of strings (pulled lazily, see ``ahead``).
-    :param options: run options (default: ``RunOptions(quiet=True)``); their ``inputs`` and ``output`` are ignored.
-    :param hooks: work bracketing the run (e.g. Coveo's source status: ``after`` runs whatever happens).
-    :param ahead: at most this many ids are pulled beyond the results the caller has taken.
-    """
 
-    def __init__(
-        self,
-        target: Target,
-        ids: Iterable[str] | AsyncIterable[str],
-        options: RunOptions | None = None,
-        *,
-        hooks: RunHooks | None = None,
-        ahead: int = DEFAULT_AHEAD,
-    ) -> None:
+class _StreamedRun(Generic[ItemT, ReportT]):
+    """A run of the engine over a caller's ids, as an async context manager that yields one item per id as it is
+    decided and then holds the run's report (the shared half of ``Deletion`` and ``Verification``)."""
+
+    def __init__(self, ids: Iterable[str] | AsyncIterable[str], options: RunOptions | None, ahead: int) -> None:
         if ahead < 1:
             raise ValueError(f"ahead must be >= 1 (got {ahead})")
-        self._target, self._ids, self._hooks, self._ahead = target, ids, hooks, ahead
+        self._ids, self._ahead = ids, ahead
         self._options = dataclasses.replace(
             options or RunOptions(quiet=True), inputs=(), output=None, handle_signals=False
         )
-        self._results: asyncio.Queue[Result | None] = asyncio.Queue()  # None: the run has ended
+        self._results: asyncio.Queue[ItemT | None] = asyncio.Queue()  # None: the run has ended
         self._pulled = 0  # ids taken from the caller's iterable
-        self._taken = 0  # results handed to the caller
+        self._taken = 0  # results handed to the caller (or, for a verification, parked on disk)
         self._room = asyncio.Event()  # set when pulled - taken falls under ahead again
         self._interrupt = asyncio.Event()
-        self._task: asyncio.Task[RunReport] | None = None
+        self._task: asyncio.Task[ReportT] | None = None
         self._ended = False
 
     def __repr__(self) -> str:
         state = "not started" if self._task is None else ("done" if self._task.done() else "running")
-        return f"<Deletion {state} pulled={self._pulled} taken={self._taken} ahead={self._ahead}>"
+        return f"<{type(self).__name__} {state} pulled={self._pulled} taken={self._taken} ahead={self._ahead}>"
+
+    def _start(self, records: AsyncIterator[list[Record]]) -> Coroutine[Any, Any, ReportT]:
+        raise NotImplementedError
+
+    def _released(self, count: int) -> None:
+        """``count`` ids left memory without a result for the caller (negative: came back)."""
+        self._taken += count
+        if self._pulled - self._taken < self._ahead:
+            self._room.set()
 
     @property
-    def report(self) -> RunReport:
+    def report(self) -> ReportT:
         """The finished run's summary and exit status (SPEC §5, §8); ``RuntimeError`` before the run has ended."""
         if self._task is None or not self._task.done() or self._task.cancelled():
             raise RuntimeError("the run has not finished: read the report after the async with block")
         return self._task.result()
 
-    async def __aenter__(self) -> Deletion:
+    async def __aenter__(self) -> Self:
         if self._task is not None:
-            raise RuntimeError("a Deletion runs once")
-        self._task = asyncio.create_task(
-            run_deletion(
-                self._target,
-                self._options,
-                hooks=self._hooks,
-                records=self._records(),
-                stdout=_Discard(),  # type: ignore[arg-type]
-                on_result=self._results.put_nowait,
-                interrupt=self._interrupt,
-            ),
-            name="bulkdelete-run",
-        )
+            raise RuntimeError(f"a {type(self).__name__} runs once")
+        self._task = asyncio.create_task(self._start(self._records()), name="bulkdelete-run")
         self._task.add_done_callback(lambda _: self._results.put_nowait(None))
         return self
 
@@ -124,12 +116,12 @@ class Deletion:
         if exc_type is None and self._task is not None:
             self._task.result()  # a run that raised (a bug, a failing ids iterable) does not end quietly
 
-    def __aiter__(self) -> AsyncIterator[Result]:
+    def __aiter__(self) -> AsyncIterator[ItemT]:
         return self
 
-    async def __anext__(self) -> Result:
+    async def __anext__(self) -> ItemT:
         if self._task is None:
-            raise RuntimeError("use the Deletion inside `async with`")
+            raise RuntimeError(f"use the {type(self).__name__} inside `async with`")
         result = None if self._ended else await self._results.get()
         if result is None:
             self._ended = True
@@ -188,6 +180,94 @@ class Deletion:
         while self._pulled - self._taken >= self._ahead:
             self._room.clear()
             await self._room.wait()
+
+
+class Deletion(_StreamedRun[Result, RunReport]):
+    """One deletion run as an async context manager that yields its results and then holds its report.
+
+    :param target: the API to delete from.
+    :param ids: the ids, a plain or an async iterable of strings (pulled lazily, see ``ahead``).
+    :param options: run options (default: ``RunOptions(quiet=True)``); their ``inputs`` and ``output`` are ignored.
+    :param hooks: work bracketing the run (e.g. Coveo's source status: ``after`` runs whatever happens).
+    :param ahead: at most this many ids are pulled beyond the results the caller has taken.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        ids: Iterable[str] | AsyncIterable[str],
+        options: RunOptions | None = None,
+        *,
+        hooks: RunHooks | None = None,
+        ahead: int = DEFAULT_AHEAD,
+    ) -> None:
+        super().__init__(ids, options, ahead)
+        self._target, self._hooks = target, hooks
+
+    def _start(self, records: AsyncIterator[list[Record]]) -> Coroutine[Any, Any, RunReport]:
+        return run_deletion(
+            self._target,
+            self._options,
+            hooks=self._hooks,
+            records=records,
+            stdout=_Discard(),  # type: ignore[arg-type]
+            on_result=self._results.put_nowait,
+            interrupt=self._interrupt,
+        )
+
+
+class Verification(_StreamedRun[VerdictLine, VerifyReport]):
+    """One verification (SPEC §11) as an async context manager that yields a ``VerdictLine`` per id as its verdict
+    is final (gone ids first, the others as later rounds or ``--wait`` decide), then holds its report.
+
+    :param check: how to look (``bulkdelete.targets``: ``CoveoSearchCheck``, ``VeltGetCheck``, ``HttpCheck``).
+    :param ids: the ids, plain or async (pulled lazily: ids waiting for their next check are parked on disk and do
+        not count against ``ahead``).
+    :param options: run options (``rate`` paces the queries); ``verify``: how long and how often to look.
+    :param logs: builds Coveo's Logs API reader (given a warning callback), or None.
+    """
+
+    def __init__(
+        self,
+        check: Check,
+        ids: Iterable[str] | AsyncIterable[str],
+        options: RunOptions | None = None,
+        verify: VerifyOptions | None = None,
+        *,
+        logs: LogsFactory | None = None,
+        ahead: int = DEFAULT_AHEAD,
+    ) -> None:
+        super().__init__(ids, options, ahead)
+        self._check, self._verify, self._logs = check, verify or VerifyOptions(), logs
+
+    def _start(self, records: AsyncIterator[list[Record]]) -> Coroutine[Any, Any, VerifyReport]:
+        return run_verification(
+            self._check,
+            self._options,
+            self._verify,
+            logs=self._logs,
+            records=records,
+            stdout=_Discard(),  # type: ignore[arg-type]
+            on_line=self._results.put_nowait,
+            interrupt=self._interrupt,
+            parked=self._released,
+        )
+
+
+async def verify_ids(
+    check: Check,
+    ids: Iterable[str] | AsyncIterable[str],
+    options: RunOptions | None = None,
+    verify: VerifyOptions | None = None,
+    *,
+    logs: LogsFactory | None = None,
+    ahead: int = DEFAULT_AHEAD,
+) -> AsyncGenerator[VerdictLine, None]:
+    """Verify ``ids`` with ``check``; yield one ``VerdictLine`` per id as its verdict is final (see
+    ``Verification``). ``aclose()`` returns once every request has ended."""
+    async with Verification(check, ids, options, verify, logs=logs, ahead=ahead) as run:
+        async for line in run:
+            yield line
 
 
 def _record(raw: str, line: int) -> Record:

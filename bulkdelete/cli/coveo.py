@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +27,19 @@ from bulkdelete.cli.common import (
     run_options,
 )
 from bulkdelete.cli.options import check_base_url, parse_ordering_id, required, secret_from
-from bulkdelete.errors import AbortRun, ProxyRefused, TransportError, UntrustedCertificate
+from bulkdelete.cli.verify import (
+    DEFAULT_VERIFY_RATE,
+    delete_verify_options,
+    execute_verify,
+    execute_with_verify,
+    plan_from,
+    polling,
+    polling_options,
+    since_s,
+    verify_run_options,
+    without_delete_only,
+)
+from bulkdelete.errors import AbortRun, ConfigError, ProxyRefused, TransportError, UntrustedCertificate
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
@@ -35,6 +50,9 @@ from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Reply, Target
 from bulkdelete.targets.coveo import REGIONS, STATUSES, CoveoItemTarget, CoveoSettings
 from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, set_status
+from bulkdelete.targets.coveo_search import CoveoSearchCheck, search_base
+from bulkdelete.verify.logs import CoveoLogs
+from bulkdelete.verify.run import LogsFactory
 
 source_options = apply(
     [
@@ -97,6 +115,14 @@ written), 4 budget spent with records left (--resume finishes them), 70 internal
 @coveo.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="50")
 @source_options
+@delete_verify_options
+@click.option(
+    "--search-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With --verify: the Search API key (Execute queries, View all content)  [default: env "
+    "COVEO_SEARCH_API_KEY, else the API key].",
+)
 @click.option(
     "--delete-children",
     is_flag=True,
@@ -152,11 +178,104 @@ def coveo_delete(**params: Any) -> None:
             allow_future = params["allow_future_ordering_id"]
             ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
             settings = replace(settings, ordering_id=ordering)
+        plan = plan_from(
+            {**params, "children": params["delete_children"]},
+            lambda: coveo_check({**params, "children": params["delete_children"]}),
+            lambda since: None if params["no_logs"] else coveo_logs(params, since),
+        )
         fail_if_any()
-        options = replace(options, secrets=(settings.api_key, *options.secrets))
+        keys = (settings.api_key, *search_secrets(params)) if plan is not None else (settings.api_key,)
+        options = replace(options, secrets=(*keys, *options.secrets))
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
+    if plan is not None:
+        execute_with_verify(target, options, hooks, plan)
     execute(target, options, hooks)
+
+
+VERIFY_EPILOG = """\b
+Examples:
+  export COVEO_SEARCH_API_KEY=xx-… COVEO_API_KEY=xx-… COVEO_ORGANIZATION_ID=myorg COVEO_SOURCE_ID=mysrc
+  bulkdelete coveo verify results.jsonl -o verdicts.jsonl        # the result lines of a delete run
+  cut -f1 export.tsv | bulkdelete coveo verify --wait 0 -         # one pass over plain ids
+  bulkdelete coveo delete ids.txt -o results.jsonl --verify verdicts.jsonl   # delete, then prove it
+
+Verdicts: gone (ok), present, failed (the Logs API reports the delete ERROR/REJECTED), not_deleted (the delete's
+own line was not ok), unknown (could not be checked). The search key needs "Search - Execute queries" and
+"Search - View all content": without the latter, secured items look gone.
+Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted (401/403 on the check, run-wide
+refusal), 130 interrupted.
+"""
+
+
+@coveo.command("verify", epilog=VERIFY_EPILOG)
+@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@source_options
+@polling_options
+@click.option(
+    "--search-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The Search API key (Execute queries, View all content)  [default: env COVEO_SEARCH_API_KEY, else the API "
+    "key].",
+)
+@click.option("--children", is_flag=True, help="A gone id is also checked for descendants (<id>/…) left.")
+def coveo_verify(**params: Any) -> None:
+    """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone
+    from the index: one verdict line per record, checked with the Search API (viewAllContent, no cache)."""
+    with config_errors():
+        options = verify_run_options(params)
+        verify = polling(params)
+        check_ = coveo_check(params)
+        since = time.time() - since_s(params)
+        logs = None if params["no_logs"] else coveo_logs(params, since)
+        fail_if_any()
+        options = replace(options, secrets=(*search_secrets(params), *options.secrets))
+    execute_verify(check_, options, verify, logs)
+
+
+without_delete_only(coveo_verify)
+
+
+def search_key(params: dict[str, Any]) -> tuple[Secret, str]:
+    """The Search API key and where it came from: --search-key-file, COVEO_SEARCH_API_KEY, else the API key."""
+    key_file = params.get("search_key_file")
+    if key_file is not None:
+        return secret_from("COVEO_SEARCH_API_KEY", key_file, what="the search key"), f"--search-key-file {key_file}"
+    if os.environ.get("COVEO_SEARCH_API_KEY", "").strip():
+        return secret_from("COVEO_SEARCH_API_KEY", what="the search key"), "COVEO_SEARCH_API_KEY"
+    if params.get("api_key_file") is not None:
+        return secret_from("COVEO_API_KEY", params["api_key_file"], what="the key"), "--api-key-file"
+    what = "the search key (COVEO_SEARCH_API_KEY, or COVEO_API_KEY)"
+    return secret_from("COVEO_API_KEY", what=what), "COVEO_API_KEY"
+
+
+def search_secrets(params: dict[str, Any]) -> tuple[Secret, ...]:
+    keys = [check(lambda: search_key(params)[0], Secret(""))]
+    with contextlib.suppress(ConfigError):
+        keys.append(secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the key"))
+    return tuple(key for key in keys if key.reveal())
+
+
+def coveo_check(params: dict[str, Any]) -> CoveoSearchCheck:
+    """The Search API check: ``--base-url`` (the emulator) or the org's search host in ``--region``."""
+    org = check(lambda: required(params.get("org"), "--org", "COVEO_ORGANIZATION_ID"), "-")
+    base = params.get("base_url")
+    url = check(lambda: check_base_url(base), "http://127.0.0.1") if base else search_base(params["region"], org)
+    key, named = check(lambda: search_key(params), (Secret(""), "COVEO_SEARCH_API_KEY"))
+    return CoveoSearchCheck(url, org, key, children=bool(params.get("children")), key_name=named)
+
+
+def coveo_logs(params: dict[str, Any], since: float) -> LogsFactory:
+    """The Logs API reader: the push API's base, the API key (else the search key), the source when given."""
+    org = params.get("org") or os.environ.get("COVEO_ORGANIZATION_ID", "-")
+    base = params.get("base_url") or REGIONS[params["region"]]
+    source = params.get("source") or os.environ.get("COVEO_SOURCE_ID") or None
+    try:
+        key = secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the key")
+    except ConfigError:
+        key = check(lambda: search_key(params)[0], Secret(""))
+    return lambda warn: CoveoLogs(base, org.strip(), source, key, since=since, warn=warn)
 
 
 def coveo_target(settings: CoveoSettings, mode: str, batch_bytes: int) -> Target:

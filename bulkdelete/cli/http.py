@@ -6,9 +6,20 @@ from typing import Any
 
 import click
 
-from bulkdelete.cli.common import config_errors, delete_options, execute, replace, run_options
+from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
+from bulkdelete.cli.verify import (
+    DEFAULT_VERIFY_RATE,
+    delete_verify_options,
+    execute_verify,
+    execute_with_verify,
+    plan_from,
+    polling,
+    polling_options,
+    verify_run_options,
+    without_delete_only,
+)
 from bulkdelete.errors import ConfigError
-from bulkdelete.targets.http import HttpTarget, http_settings
+from bulkdelete.targets.http import HttpCheck, HttpSettings, HttpTarget, http_settings
 
 DEFAULT_RATE = "10"
 
@@ -31,31 +42,56 @@ Examples:
 """
 
 
+url_options = apply(
+    [
+        click.option(
+            "--url",
+            "url_template",
+            metavar="TEMPLATE",
+            help="Absolute URL with {id}: in the path the id is one percent-encoded segment ('/' included), in the "
+            "query a query value. With --base-url, a path starting with '/'.  [required]",
+        ),
+        click.option(
+            "--header",
+            "headers",
+            multiple=True,
+            metavar="'NAME: VALUE'",
+            help="Request header, repeatable. ${VAR} in VALUE is the environment variable VAR (a secret: never "
+            "printed, never sent over plain http to a non-loopback host).",
+        ),
+        click.option(
+            "--gone-status",
+            default="404,410",
+            show_default=True,
+            metavar="CODES",
+            help="Statuses meaning the item is gone: outcome not_found (ok), verdict gone. 'none' for none.",
+        ),
+    ]
+)
+check_options = apply(
+    [
+        click.option(
+            "--verify-url",
+            metavar="TEMPLATE",
+            help="Where to check that an id is gone, with {id}  [default: --url].",
+        ),
+        click.option(
+            "--verify-method",
+            type=click.Choice(["GET", "HEAD"], case_sensitive=False),
+            default="GET",
+            show_default=True,
+            help="How to check: a --gone-status answer is gone, a 2xx present.",
+        ),
+    ]
+)
+
+
 @http.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate=DEFAULT_RATE)
-@click.option(
-    "--url",
-    "url_template",
-    metavar="TEMPLATE",
-    help="Absolute URL with {id}: in the path the id is one percent-encoded segment ('/' included), in the query "
-    "a query value. With --base-url, a path starting with '/'.  [required]",
-)
+@url_options
 @click.option("--method", default="DELETE", show_default=True, help="HTTP method.")
-@click.option(
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="'NAME: VALUE'",
-    help="Request header, repeatable. ${VAR} in VALUE is the environment variable VAR (a secret: never printed, "
-    "never sent over plain http to a non-loopback host).",
-)
-@click.option(
-    "--gone-status",
-    default="404,410",
-    show_default=True,
-    metavar="CODES",
-    help="Statuses meaning the item is already gone: outcome not_found (ok). 'none' for none.",
-)
+@delete_verify_options
+@check_options
 def http_delete(**params: Any) -> None:
     """Delete the items whose ids are read from FILES (none or '-': stdin), one request per id.
 
@@ -70,9 +106,55 @@ def http_delete(**params: Any) -> None:
             () if options.dry_run else params["headers"],  # nothing is sent: no credentials needed
             params["gone_status"],
         )
+        plan = plan_from(params, lambda: HttpCheck(check_settings(params, settings)), lambda since: None)
         options = replace(options, secrets=(*settings.secrets, *options.secrets))  # options': proxy credentials
         target = HttpTarget(settings)
+    if plan is not None:
+        execute_with_verify(target, options, None, plan)
     execute(target, options)
+
+
+VERIFY_EPILOG = """\b
+Examples:
+  bulkdelete http verify --url 'https://search.example.com/indexes/movies/documents/{id}' \\
+      --header 'Authorization: Bearer ${MEILI_KEY}' results.jsonl -o verdicts.jsonl
+  bulkdelete http delete --url 'https://es.example.com:9200/products/_doc/{id}' ids.txt --verify verdicts.jsonl
+
+Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 interrupted.
+"""
+
+
+@http.command("verify", epilog=VERIFY_EPILOG)
+@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@url_options
+@polling_options
+@check_options
+def http_verify(**params: Any) -> None:
+    """Check that each item whose id is read from FILES (ids, or a delete run's result lines) is really gone:
+    one GET (or HEAD) per id; a --gone-status answer is gone, a 2xx present."""
+    with config_errors():
+        options = verify_run_options(params)
+        verify = polling(params)
+        base = http_settings(
+            _template(params.get("url_template") or params.get("verify_url"), params.get("base_url"), False),
+            "GET",
+            params["headers"],
+            params["gone_status"],
+        )
+        check_ = HttpCheck(check_settings(params, base))
+        options = replace(options, secrets=(*base.secrets, *options.secrets))
+    execute_verify(check_, options, verify, None)
+
+
+without_delete_only(http_verify)
+
+
+def check_settings(params: dict[str, Any], settings: HttpSettings) -> HttpSettings:
+    """The delete's settings pointed at ``--verify-url`` (default: the same URL) with ``--verify-method``."""
+    url = params.get("verify_url")
+    template = _template(url, params.get("base_url"), False) if url else settings.url.template
+    headers = params["headers"]
+    return http_settings(template, params["verify_method"], headers, params["gone_status"])
 
 
 def _template(url: str | None, base_url: str | None, base_url_given: bool) -> str:

@@ -7,8 +7,19 @@ from typing import Any
 import click
 
 from bulkdelete.cli.checks import check
-from bulkdelete.cli.common import config_errors, delete_options, execute, replace, run_options
+from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
 from bulkdelete.cli.options import check_base_url, required, secret_from
+from bulkdelete.cli.verify import (
+    DEFAULT_VERIFY_RATE,
+    delete_verify_options,
+    execute_verify,
+    execute_with_verify,
+    plan_from,
+    polling,
+    polling_options,
+    verify_run_options,
+    without_delete_only,
+)
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.velt import (
     API_VERSIONS,
@@ -18,6 +29,7 @@ from bulkdelete.targets.velt import (
     VeltSettings,
     VeltTarget,
 )
+from bulkdelete.targets.velt_get import VeltGetCheck
 
 
 def velt_settings(params: dict[str, Any]) -> VeltSettings:
@@ -47,24 +59,32 @@ Examples:
 """
 
 
+velt_options = apply(
+    [
+        click.option("--org", metavar="ID", help="Organization id."),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(1, MAX_BATCH_SIZE),
+            default=DEFAULT_BATCH_SIZE,
+            show_default=True,
+            metavar="N",
+            help=f"Document ids per request (the API refuses more than {MAX_BATCH_SIZE}).",
+        ),
+        click.option(
+            "--api-version",
+            type=click.Choice(API_VERSIONS),
+            default="v2",
+            show_default=True,
+            help="REST API version.",
+        ),
+    ]
+)
+
+
 @velt.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="5")
-@click.option("--org", metavar="ID", help="Organization id.")
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, MAX_BATCH_SIZE),
-    default=DEFAULT_BATCH_SIZE,
-    show_default=True,
-    metavar="N",
-    help=f"Document ids per request (the API refuses more than {MAX_BATCH_SIZE}).",
-)
-@click.option(
-    "--api-version",
-    type=click.Choice(API_VERSIONS),
-    default="v2",
-    show_default=True,
-    help="REST API version.",
-)
+@velt_options
+@delete_verify_options
 def velt_delete(**params: Any) -> None:
     """Delete the documents whose ids are read from FILES (none or '-': stdin), in batches.
 
@@ -84,6 +104,38 @@ def velt_delete(**params: Any) -> None:
             )
         else:
             settings = velt_settings(params)
+        plan = plan_from(params, lambda: VeltGetCheck(settings), lambda since: None)
         options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         target = VeltTarget(settings)
+    if plan is not None:
+        execute_with_verify(target, options, None, plan)
     execute(target, options)
+
+
+VERIFY_EPILOG = """\b
+Examples:
+  bulkdelete velt verify results.jsonl -o verdicts.jsonl      # the result lines of a delete run
+  bulkdelete velt delete ids.txt -o results.jsonl --verify verdicts.jsonl
+
+An id is gone when Get Documents does not return it (the console's "advanced queries" must be on).
+Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 interrupted.
+"""
+
+
+@velt.command("verify", epilog=VERIFY_EPILOG)
+@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@velt_options
+@polling_options
+def velt_verify(**params: Any) -> None:
+    """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone:
+    one verdict line per record, checked with Get Documents in batches of up to 30 ids."""
+    with config_errors():
+        options = verify_run_options(params)
+        verify = polling(params)
+        settings = velt_settings(params)
+        options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
+        check_ = VeltGetCheck(settings)
+    execute_verify(check_, options, verify, None)
+
+
+without_delete_only(velt_verify)

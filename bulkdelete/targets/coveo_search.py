@@ -61,11 +61,21 @@ class CoveoSearchCheck:
     batch_bytes: int | None = None
     evidence = GONE_EVIDENCE
 
-    def __init__(self, search_url: str, org: str, key: Secret, *, children: bool = False, batch_size: int = 100):
+    def __init__(
+        self,
+        search_url: str,
+        org: str,
+        key: Secret,
+        *,
+        children: bool = False,
+        batch_size: int = 100,
+        key_name: str = "COVEO_SEARCH_API_KEY",
+    ) -> None:
         if not 1 <= batch_size <= MAX_IDS_PER_QUERY:
             raise ValueError(f"batch_size must be 1..{MAX_IDS_PER_QUERY} (got {batch_size})")
         self.batch_size = batch_size
         self.children = children
+        self._key_name = key_name
         self._org = org
         self._base = search_url.rstrip("/")
         self._url = f"{self._base}/rest/search/v2"
@@ -168,7 +178,10 @@ class CoveoSearchCheck:
             kind = Answer.TRANSIENT
         error = describe_reply(reply)
         if reply.status in (401, 403):
-            error += " (the search key: COVEO_SEARCH_API_KEY or --search-key-file, else COVEO_API_KEY)"
+            error += (
+                f": the search key ({self._key_name}) is refused; it needs Search - Execute queries and"
+                " Search - View all content"
+            )
         return verdict_for(kind, reply, error=error)
 
 

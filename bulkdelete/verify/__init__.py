@@ -5,7 +5,7 @@ delete engine runs in rounds (``rounds.Verifier``) until every record is gone or
 (``logs.CoveoLogs``) explains what is not gone. ``run.run_verification`` is the whole command.
 """
 
-from bulkdelete.verify.lines import Verdict, VerdictLine
+from bulkdelete.verify.lines import VerdictKind, VerdictLine
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.rounds import Check, Verifier, VerifyOptions
 from bulkdelete.verify.run import VerifyReport, run_verification
@@ -13,7 +13,7 @@ from bulkdelete.verify.run import VerifyReport, run_verification
 __all__ = [
     "Check",
     "CoveoLogs",
-    "Verdict",
+    "VerdictKind",
     "VerdictLine",
     "Verifier",
     "VerifyOptions",

@@ -16,8 +16,9 @@ import orjson
 from bulkdelete.records import Record
 
 
-class Verdict(StrEnum):
-    """Is the document gone? Only ``gone`` is ok, and only a check that could have seen it says so."""
+class VerdictKind(StrEnum):
+    """A line's ``verdict``: is the document gone? Only ``gone`` is ok, and only a check that could have seen it
+    says so."""
 
     GONE = "gone"  # a check that could have seen it did not
     PRESENT = "present"  # still there when --wait ran out
@@ -27,14 +28,14 @@ class Verdict(StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self is Verdict.GONE
+        return self is VerdictKind.GONE
 
 
 class VerdictLine(NamedTuple):
     """One record's final verdict."""
 
     record: Record
-    verdict: Verdict
+    verdict: VerdictKind
     checks: int = 0
     evidence: str | None = None
     log: dict[str, Any] | None = None

@@ -39,7 +39,7 @@ from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.targets.base import Target
-from bulkdelete.verify.lines import Verdict, VerdictLine
+from bulkdelete.verify.lines import VerdictKind, VerdictLine
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.spool import Spool
 
@@ -98,6 +98,7 @@ class Verifier:
         *,
         logs: CoveoLogs | None = None,
         clock: Callable[[], float] | None = None,
+        parked: Callable[[int], None] | None = None,
     ) -> None:
         self._check = check
         self._transport = transport
@@ -114,7 +115,8 @@ class Verifier:
         self._write = write
         self._logs = logs
         self._clock = clock or asyncio.get_running_loop().time
-        self._verdicts: dict[int, Verdict | None] = {}
+        self._parked = parked or _ignore  # records moved to (+n) or read back from (-n) a spool
+        self._verdicts: dict[int, VerdictKind | None] = {}
         self._duplicates = Spool()
         self._next: Spool | None = None
         self._engine: Engine | None = None
@@ -153,7 +155,7 @@ class Verifier:
                 if end.reason is not StopReason.COMPLETED or self._next is None or not len(self._next):
                     return end
                 spool, self._next = self._next, None
-                pending = _draining(spool)
+                pending = self._draining(spool)
                 round_start = min(round_start + interval, deadline)
                 interval = min(interval * 2, self._options.max_interval_s)
                 if not await self._sleep_until(round_start):
@@ -221,13 +223,13 @@ class Verifier:
             for record in chunk:
                 problem = record.problem
                 if problem is not None and problem.startswith(NOT_OK_RESULT):
-                    self._emit(VerdictLine(record, Verdict.NOT_DELETED, error=problem[len(NOT_OK_RESULT) :]))
+                    self._emit(VerdictLine(record, VerdictKind.NOT_DELETED, error=problem[len(NOT_OK_RESULT) :]))
                     continue
                 key = _key(record.id)
                 if key in verdicts:
                     known = verdicts[key]
                     if known is _PENDING:
-                        self._duplicates.add(record)
+                        self._park(self._duplicates, record)
                     else:
                         self._emit(_duplicate(record, known))
                     continue
@@ -239,6 +241,7 @@ class Verifier:
     async def _finish_duplicates(self) -> None:
         """Each duplicate whose id got its verdict gets a line (ids left undecided by a stop give theirs none)."""
         async for chunk in self._duplicates.chunks():
+            self._parked(-len(chunk))
             for record in chunk:
                 known = self._verdicts.get(_key(record.id))
                 if known is not None:
@@ -256,17 +259,17 @@ class Verifier:
         self._children_left(record, forget=True)
         entry = self._logs.failure(record.id) if self._logs is not None else None
         if entry is not None:
-            self._emit(VerdictLine(record, Verdict.FAILED, self._round + 1, log=entry, error=_log_error(entry)))
+            self._emit(VerdictLine(record, VerdictKind.FAILED, self._round + 1, log=entry, error=_log_error(entry)))
             return
         assert self._next is not None
-        self._next.add(record)
+        self._park(self._next, record)
 
     def _settle_last(self, result: Result) -> None:
         """In the last round, a record still present waits for the last logs round (``_decide_present``); one with
         descendants left is present now."""
         if result.outcome is Outcome.PRESENT and self._children_left(result.record) is None:
             assert self._next is not None
-            self._next.add(result.record)
+            self._park(self._next, result.record)
             return
         self._emit(self._final(result))
 
@@ -283,15 +286,15 @@ class Verifier:
         checks = self._round + 1 if result.attempts else 0
         if outcome is Outcome.GONE:
             evidence = self._check.evidence.replace("{status}", str(status))
-            return VerdictLine(record, Verdict.GONE, checks, evidence=evidence)
+            return VerdictLine(record, VerdictKind.GONE, checks, evidence=evidence)
         if outcome is Outcome.PRESENT:  # descendants left (--children), in the last round
             left = self._children_left(record, forget=True)
             log = self._logs.latest(record.id) if self._logs is not None else None
-            return VerdictLine(record, Verdict.PRESENT, checks, log=log, error=result.error, children_left=left)
+            return VerdictLine(record, VerdictKind.PRESENT, checks, log=log, error=result.error, children_left=left)
         reason = result.error or "could not be checked"
         if outcome is Outcome.INVALID:
             reason = f"not checked: {reason}"
-        return VerdictLine(record, Verdict.UNKNOWN, checks, error=reason)
+        return VerdictLine(record, VerdictKind.UNKNOWN, checks, error=reason)
 
     async def _decide_present(self, spool: Spool) -> None:
         """After the last round: one last logs round, then ``failed`` or ``present`` for each record still seen."""
@@ -300,33 +303,42 @@ class Verifier:
         await self._refresh_logs(force=True)
         checks = self._round + 1
         async for chunk in spool.chunks():
+            self._parked(-len(chunk))
             for record in chunk:
                 failure = self._logs.failure(record.id) if self._logs is not None else None
                 if failure is not None:
-                    self._emit(VerdictLine(record, Verdict.FAILED, checks, log=failure, error=_log_error(failure)))
+                    self._emit(VerdictLine(record, VerdictKind.FAILED, checks, log=failure, error=_log_error(failure)))
                     continue
                 log = self._logs.latest(record.id) if self._logs is not None else None
                 error = f"still there after {checks} checks (--wait ran out)"
-                self._emit(VerdictLine(record, Verdict.PRESENT, checks, log=log, error=error))
+                self._emit(VerdictLine(record, VerdictKind.PRESENT, checks, log=log, error=error))
+
+    async def _draining(self, spool: Spool) -> AsyncIterator[list[Record]]:
+        try:
+            async for chunk in spool.chunks():
+                self._parked(-len(chunk))
+                yield chunk
+        finally:
+            spool.close()
+
+    def _park(self, spool: Spool, record: Record) -> None:
+        spool.add(record)
+        self._parked(1)
 
     def _emit(self, line: VerdictLine) -> None:
         line = line._replace(ts=utc_stamp())
         key = _key(line.record.id)
-        if self._verdicts.get(key, _PENDING) is _PENDING and line.verdict is not Verdict.NOT_DELETED:
+        if self._verdicts.get(key, _PENDING) is _PENDING and line.verdict is not VerdictKind.NOT_DELETED:
             self._verdicts[key] = line.verdict
         self.counts[line.verdict.value] = self.counts.get(line.verdict.value, 0) + 1
         self._write(line)
 
 
-async def _draining(spool: Spool) -> AsyncIterator[list[Record]]:
-    try:
-        async for chunk in spool.chunks():
-            yield chunk
-    finally:
-        spool.close()
+def _ignore(_: int) -> None:
+    return None
 
 
-def _duplicate(record: Record, verdict: Verdict) -> VerdictLine:
+def _duplicate(record: Record, verdict: VerdictKind) -> VerdictLine:
     """A later record of an id already checked: that id's verdict, without a query of its own."""
     text = "the same id as an earlier record, whose verdict this is"
     return VerdictLine(record, verdict, 0, evidence=text if verdict.ok else None, error=None if verdict.ok else text)

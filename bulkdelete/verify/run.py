@@ -28,7 +28,7 @@ from bulkdelete.rate.control import build_rate_control
 from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import Record
 from bulkdelete.secrets import scrub
-from bulkdelete.verify.lines import Verdict, VerdictLine
+from bulkdelete.verify.lines import VerdictKind, VerdictLine
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.rounds import Check, Verifier, VerifyOptions
 
@@ -51,7 +51,7 @@ class VerifyReport:
     @property
     def all_gone(self) -> bool:
         verdicts = self.verification["verdicts"]
-        return self.exit_code == EXIT_OK and set(verdicts) <= {Verdict.GONE.value}
+        return self.exit_code == EXIT_OK and set(verdicts) <= {VerdictKind.GONE.value}
 
 
 class _Outputs:
@@ -84,13 +84,16 @@ async def run_verification(
     stderr: IO[str] | None = None,
     on_line: Callable[[VerdictLine], None] | None = None,
     interrupt: asyncio.Event | None = None,
+    parked: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Verify every record of ``options.inputs`` (or ``records``) and report it.
 
     ``options`` are a run's: ``rate`` paces the queries, ``output`` takes the verdict lines, ``summary_path`` the
     summary; ``resume``, ``dry_run`` and the error budgets do not apply. JSON lines are read as a delete run's
     result lines (a not-ok line is ``not_deleted``). ``logs`` builds the Coveo Logs reader (given the warning
-    callback), or None. Raises ``ConfigError`` for an input or an output that cannot be opened, before any query.
+    callback), or None. ``parked(n)``: ``n`` records were moved to a spool on disk (negative: read back), for a
+    caller bounding the records in memory. Raises ``ConfigError`` for an input or an output that cannot be opened,
+    before any query.
     """
     source = (
         CountedChunks(records)
@@ -113,7 +116,15 @@ async def run_verification(
         async with open_session(network, limit=options.concurrency + 2) as session:
             transport = HttpTransport(session, rate, stats, timeout=options.timeout, proxies=network.proxies)
             verifier = Verifier(
-                check, transport, rate, options.engine_settings(), stats, verify, outputs.write, logs=reader
+                check,
+                transport,
+                rate,
+                options.engine_settings(),
+                stats,
+                verify,
+                outputs.write,
+                logs=reader,
+                parked=parked,
             )
             outputs.sink.on_failure = _stop_on_failure(verifier, console)
             end = await _drive(verifier, source, options, console, outputs, interrupt)
@@ -183,7 +194,7 @@ def _exit_code(end: RunEnd, counts: dict[str, int]) -> int:
         return EXIT_USAGE
     if reason is not StopReason.COMPLETED:
         return EXIT_ABORTED
-    return EXIT_OK if set(counts) <= {Verdict.GONE.value} else EXIT_NOT_OK
+    return EXIT_OK if set(counts) <= {VerdictKind.GONE.value} else EXIT_NOT_OK
 
 
 def _describe(check: Check) -> dict[str, Any]:
@@ -202,7 +213,7 @@ def _summary(
     started_at: str,
     exit_code: int,
 ) -> dict[str, Any]:
-    ok = counts.get(Verdict.GONE.value, 0)
+    ok = counts.get(VerdictKind.GONE.value, 0)
     records = sum(counts.values())
     return {
         "version": __version__,

@@ -33,7 +33,8 @@ class Spool:
         return self.count
 
     def add(self, record: Record) -> None:
-        self._file.write(orjson.dumps((record.id, record.line, record.file), option=orjson.OPT_APPEND_NEWLINE))
+        row = (record.id, record.line, record.file, record.problem)
+        self._file.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         self.count += 1
 
     async def chunks(self, size: int = CHUNK) -> AsyncIterator[list[Record]]:
@@ -43,8 +44,7 @@ class Spool:
         handle.seek(0)
         chunk: list[Record] = []
         for line in handle:
-            record_id, number, file = orjson.loads(line)
-            chunk.append(Record(record_id, number, file))
+            chunk.append(Record(*orjson.loads(line)))
             if len(chunk) >= size:
                 yield chunk
                 chunk = []

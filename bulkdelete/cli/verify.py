@@ -1,0 +1,239 @@
+"""``bulkdelete coveo|velt|http verify`` and ``delete --verify FILE`` (SPEC §11): is each id really gone?
+
+The verify commands take the delete commands' run options (rate, concurrency, attempts, timeout, output, format,
+progress, logs, summary, network) minus those that only make sense for deletes (resume, dry run, error and request
+budgets, de-duplication), plus how long and how often to look. ``delete --verify FILE`` runs the deletion, then
+verifies every result line it wrote, the verdicts going to FILE.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from bulkdelete.cli import loop
+from bulkdelete.cli.checks import check
+from bulkdelete.cli.common import apply, replace, run_options
+from bulkdelete.cli.options import check_writable, parse_duration, parse_rate
+from bulkdelete.errors import ConfigError
+from bulkdelete.output import console
+from bulkdelete.output.summary import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_OK,
+    EXIT_OK,
+    EXIT_USAGE,
+    write_summary,
+)
+from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.records import Record, Result
+from bulkdelete.secrets import scrub
+from bulkdelete.targets.base import Target
+from bulkdelete.verify.rounds import Check, VerifyOptions
+from bulkdelete.verify.run import LogsFactory, VerifyReport, run_verification
+from bulkdelete.verify.spool import Spool
+
+DEFAULT_VERIFY_RATE = "5"
+DELETE_ONLY = ("resume", "dry_run", "max_errors", "no_dedupe", "stop_after", "max_requests")
+_DELETE_ONLY_DEFAULTS: dict[str, Any] = {
+    "resume": None,
+    "dry_run": False,
+    "max_errors": None,
+    "no_dedupe": False,
+    "stop_after": None,
+    "max_requests": None,
+}
+
+polling_options = apply(
+    [
+        click.option(
+            "--interval",
+            default="30s",
+            show_default=True,
+            metavar="DURATION",
+            help="Check ids not yet gone again after this long, doubling each round up to 5m.",
+        ),
+        click.option(
+            "--wait",
+            default="15m",
+            show_default=True,
+            metavar="DURATION",
+            help="Give up after this long: ids still there are 'present'. 0 = one pass.",
+        ),
+        click.option(
+            "--logs-interval",
+            default="2m",
+            show_default=True,
+            metavar="DURATION",
+            help="Coveo: read the Logs API at most this often (and once more before any id is called present).",
+        ),
+        click.option("--no-logs", is_flag=True, help="Coveo: do not read the Logs API."),
+        click.option(
+            "--since",
+            default="24h",
+            show_default=True,
+            metavar="DURATION",
+            help="Coveo: look at delete log entries this far back (a delete --verify run: since it started).",
+        ),
+    ]
+)
+
+delete_verify_options = apply(
+    [
+        click.option(
+            "--verify",
+            "verify_path",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="After the run, check that each deleted id is really gone; one verdict line per result line to FILE.",
+        ),
+        click.option(
+            "--verify-rate",
+            default=DEFAULT_VERIFY_RATE,
+            show_default=True,
+            metavar="R",
+            help="With --verify: queries per second (--rate stays the deletes').",
+        ),
+        polling_options,
+    ]
+)
+
+
+def without_delete_only(command: click.Command) -> click.Command:
+    """``command`` without the options that only deletes have (``--resume``, ``--dry-run``, budgets, …)."""
+    command.params = [p for p in command.params if p.name not in DELETE_ONLY]
+    return command
+
+
+def verify_run_options(params: dict[str, Any]) -> RunOptions:
+    """``RunOptions`` for a verify command: the run options it has, the delete-only ones at their defaults."""
+    return run_options({**_DELETE_ONLY_DEFAULTS, **params})
+
+
+def polling(params: dict[str, Any]) -> VerifyOptions:
+    """``VerifyOptions`` from ``--interval``, ``--wait`` and ``--logs-interval``; records every bad value."""
+    interval = check(lambda: parse_duration(params["interval"], "--interval"), 30.0)
+    wait = check(lambda: parse_duration(params["wait"], "--wait", allow_zero=True), 900.0)
+    logs_interval = check(lambda: parse_duration(params["logs_interval"], "--logs-interval", allow_zero=True), 120.0)
+    return VerifyOptions(interval_s=interval, wait_s=wait, logs_interval_s=logs_interval)
+
+
+def since_s(params: dict[str, Any]) -> float:
+    return check(lambda: parse_duration(params["since"], "--since"), 86400.0)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPlan:
+    """What ``delete --verify`` checks after the run, and how."""
+
+    path: str
+    check: Check
+    options: VerifyOptions
+    rate: str
+    logs: Callable[[float], LogsFactory | None]  # the run's start (epoch s) -> the logs reader, or None
+
+
+def plan_from(
+    params: dict[str, Any], make_check: Callable[[], Check], logs: Callable[[float], LogsFactory | None]
+) -> VerifyPlan | None:
+    """The ``delete --verify`` plan, or None without ``--verify``; a usage error with ``--dry-run``."""
+    path = params.get("verify_path")
+    if path is None:
+        return None
+    if params.get("dry_run"):
+        raise ConfigError("--verify with --dry-run: a dry run deletes nothing, there is nothing to verify")
+    check(lambda: check_writable(path, "--verify"), None)
+    check(lambda: parse_rate(params["verify_rate"]), None)
+    return VerifyPlan(path, make_check(), polling(params), params["verify_rate"], logs)
+
+
+def execute_verify(check_: Check, options: RunOptions, verify: VerifyOptions, logs: LogsFactory | None) -> None:
+    """Run a verification to its end and exit with its status (SPEC §11)."""
+    console.configure(secrets=options.secrets)
+    code = _guarded(lambda: loop.run(run_verification(check_, options, verify, logs=logs)).exit_code, options)
+    sys.exit(code)
+
+
+def execute_with_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> None:
+    """``delete --verify FILE``: the deletion, then the verification of every line it wrote; exit as SPEC §11."""
+    console.configure(secrets=options.secrets)
+    code = _guarded(lambda: loop.run(_delete_then_verify(target, options, hooks, plan)), options)
+    sys.exit(code)
+
+
+async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> int:
+    import time
+
+    from bulkdelete.input.formats import NOT_OK_RESULT
+
+    spool = Spool()
+
+    def keep(result: Result) -> None:
+        record = result.record
+        problem = None if result.ok else f"{NOT_OK_RESULT}{result.outcome.value}: {result.error}"
+        spool.add(Record(record.id, record.line, record.file, problem))
+
+    started = time.time()
+    try:
+        report = await run_deletion(target, replace(options, summary_path=None), hooks=hooks, on_result=keep)
+        summary, code = report.summary, report.exit_code
+        if code in (EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL):
+            return _finish(options, summary, code)
+        verify_options = replace(
+            options,
+            inputs=(),
+            output=plan.path,
+            summary_path=None,
+            rate=parse_rate(plan.rate),
+            quiet=options.quiet,
+        )
+        checked = await run_verification(
+            plan.check, verify_options, plan.options, logs=plan.logs(started - 60.0), records=spool.chunks()
+        )
+    finally:
+        spool.close()
+    summary["verification"] = checked.verification
+    return _finish(options, summary, _combined_exit(code, checked))
+
+
+def _combined_exit(delete_code: int, checked: VerifyReport) -> int:
+    """0 only when every record is ok and every verdict gone; else 1, or the run's (or the check's) own 2/3/4/130."""
+    if delete_code not in (EXIT_OK, EXIT_NOT_OK):
+        return delete_code
+    if checked.exit_code not in (EXIT_OK, EXIT_NOT_OK):
+        return checked.exit_code
+    return EXIT_OK if delete_code == EXIT_OK and checked.all_gone else EXIT_NOT_OK
+
+
+def _finish(options: RunOptions, summary: dict[str, Any], code: int) -> int:
+    summary["exit_code"] = code
+    if options.summary_path is not None:
+        try:
+            write_summary(options.summary_path, summary)
+        except OSError as exc:
+            console.error(f"cannot write the summary to {options.summary_path!r}: {exc.strerror or exc}")
+            return 3
+    return code
+
+
+def _guarded(run: Callable[[], int], options: RunOptions) -> int:
+    try:
+        return run()
+    except ConfigError as exc:
+        console.error(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line (the traceback on demand), as for deletes
+        if os.environ.get("BULKDELETE_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
+        console.error(
+            f"internal error ({reason}): this is a bug in bulkdelete; please report it to its maintainers with the "
+            "output of the same command run with BULKDELETE_DEBUG=1 (it adds the traceback)"
+        )
+        return EXIT_INTERNAL
