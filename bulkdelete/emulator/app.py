@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bulkdelete.emulator import admin, coveo, rest, velt
+from bulkdelete.emulator import admin, coveo, rest, search, velt
 from bulkdelete.emulator.faults import STATE_KEY, api_middleware
 from bulkdelete.emulator.state import EmulatorState
 
@@ -21,6 +21,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app = web.Application(middlewares=[api_middleware], client_max_size=_MIN_BODY_BYTES)
     app[STATE_KEY] = state
     coveo.add_routes(app)
+    search.add_routes(app)
     velt.add_routes(app)
     rest.add_routes(app)
     admin.add_routes(app)
