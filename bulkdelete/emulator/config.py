@@ -58,7 +58,8 @@ class EmulatorConfig:
     ``PERMISSION_DENIED``).
     ``tls_cert``/``tls_key``: serve https with this certificate chain and key (PEM files), both or neither.
     ``refuse``: ``(status, code)``: every API request past auth and quota is refused with that final error, in the
-    API's body shape (a wrong flag or source, as the client sees it: a run-wide refusal).
+    API's body shape (a wrong flag or source, as the client sees it: a run-wide refusal); the read APIs ``verify``
+    uses (Coveo search and logs, Velt get) are not refused.
     ``org_paused``: every Coveo Push API request answers ``400 ORGANIZATION_IS_PAUSED``.
     ``upload_fail_rate``: fraction of file container uploads answered ``503 ServiceUnavailable``;
     ``upload_throttle_rate``: answered ``429 TooManyRequests`` (``Retry-After`` with ``retry_after``);
