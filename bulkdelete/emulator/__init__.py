@@ -1,7 +1,7 @@
 """A local emulator of the Coveo Push API, the Velt REST API and a plain REST API, for tests, benchmarks and
 rehearsals.
 
-Routes (see ``coveo``, ``velt``, ``rest``, ``s3``, ``admin``)::
+Routes (see ``coveo``, ``search``, ``logs``, ``velt``, ``rest``, ``s3``, ``admin``)::
 
     DELETE /push/v1/organizations/{org}/sources/{src}/documents?documentId=…&deleteChildren=…   202 null
     DELETE /push/v1/organizations/{org}/sources/{src}/documents/olderthan?orderingId=…          202 null
@@ -9,9 +9,16 @@ Routes (see ``coveo``, ``velt``, ``rest``, ``s3``, ``admin``)::
     POST   /push/v1/organizations/{org}/files                                                   201 container
     PUT    /_emulator/upload/{fileId}?X-Amz-…  (the container's uploadUri, S3-like)             200
     PUT    /push/v1/organizations/{org}/sources/{src}/documents/batch?fileId=…                  202 null
+    POST   /rest/search/v2?organizationId={org}&viewAllContent=true    {"aq": "@uri==(…)", …}       200 results
+    POST   /logs/v1/organizations/{org}?from=…&to=…&page=…&perPage=…   {"results": ["ERROR"], …}    200 entries
     POST   /v1|v2/organizations/documents/delete                                                Velt
+    POST   /v1|v2/organizations/documents/get                          the requested ids that exist  Velt
     DELETE /rest/{collection}/{id}                                                   204, or 404 when absent
     GET    /_emulator/stats · GET|POST /_emulator/documents · POST /_emulator/reset-stats
+
+Coveo deletes pass through an indexing pipeline (``pipeline``): answered 202 at once, applied
+``processing_delay_s`` later (0: at once), or never (``delete_fail_rate``), each outcome logged for the Logs API.
+Tests move the emulator's clocks with ``Emulator.advance(seconds)`` instead of sleeping.
 """
 
 from bulkdelete.emulator.app import build_app

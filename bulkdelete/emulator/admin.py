@@ -29,7 +29,9 @@ async def list_documents(request: web.Request) -> web.Response:
         limit = None if limit_text is None else int(limit_text)
     except ValueError:
         return json_response({"error": f"limit must be an integer (got {limit_text!r})"}, 400)
-    ids = request.app[STATE_KEY].documents.ids(request.query.get("prefix", ""), limit)
+    state = request.app[STATE_KEY]
+    state.settle()
+    ids = state.documents.ids(request.query.get("prefix", ""), limit)
     return json_response(ids)
 
 

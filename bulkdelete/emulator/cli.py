@@ -82,7 +82,8 @@ RATE = click.FloatRange(0.0, 1.0)
 @click.option(
     "--refuse",
     type=RefusalType(),
-    help="Refuse every API request with this final error, e.g. 400:INVALID_PARAMETER (a wrong flag or source).",
+    help="Refuse every delete-side request (not searches, logs, gets) with this final error, "
+    "e.g. 400:INVALID_PARAMETER (a wrong flag or source).",
 )
 @click.option("--org-paused", is_flag=True, help="Every Coveo Push API request: 400 ORGANIZATION_IS_PAUSED.")
 @click.option("--upload-fail-rate", type=RATE, default=0.0, show_default=True, help="Fraction of uploads answered 503.")
@@ -100,14 +101,43 @@ RATE = click.FloatRange(0.0, 1.0)
     show_default=True,
     help="Delay before each file container upload is answered (a timeout when above the client's).",
 )
+@click.option(
+    "--processing-delay",
+    "processing_delay_s",
+    type=click.FloatRange(min=0, max=86400),
+    default=0.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds between a Coveo delete's 202 and its effect (0: at once).",
+)
+@click.option(
+    "--delete-fail-rate",
+    type=RATE,
+    default=0.0,
+    show_default=True,
+    help="Fraction of Coveo deletes accepted (202) that never take effect: Logs API ERROR at INDEXING.",
+)
+@click.option(
+    "--secured-rate",
+    type=RATE,
+    default=0.0,
+    show_default=True,
+    help="Fraction of the --docs documents that only a viewAllContent=true search sees.",
+)
+@click.option("--logs-denied", is_flag=True, help="The Coveo Logs API answers 403 ACCESS_DENIED.")
 def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API, the Velt REST API and a plain REST API
-    (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete).
+    (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete),
+    with what verify checks: the Coveo Search API (POST /rest/search/v2, @uri== and @uri*=
+    queries, answers cached 300 s unless maximumAge is 0), the Coveo Logs API
+    (POST /logs/v1/organizations/{org}) and Velt Get Documents (POST /v2/organizations/documents/get).
+    Faults (--fail-rate, --delete-fail-rate, --secured-rate, --reset-rate) are repeatable with --seed.
 
     \b
     Examples:
       bulkdelete emulator --docs ids.txt
       bulkdelete emulator --port 0 --quota 50/1s --retry-after 1 --fail-rate 0.01 --seed 7
+      bulkdelete emulator --docs ids.txt --processing-delay 120 --delete-fail-rate 0.01 --secured-rate 0.1 --seed 7
       BULKDELETE_EMULATOR_API_KEY=secret bulkdelete emulator --latency-ms 20
       bulkdelete emulator --tls-cert server.pem --tls-key server.key   # https (clients: --ca-bundle ca.pem)
     """

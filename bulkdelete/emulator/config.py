@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 DEFAULT_MAX_UPLOAD_BYTES = 256 * 1000 * 1000
 """Coveo's file container limit: 256 MB."""
 
+_RATES = ("fail_rate", "reset_rate", "upload_fail_rate", "upload_throttle_rate", "delete_fail_rate", "secured_rate")
 _QUOTA_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([sm])\s*$")
 
 
@@ -56,11 +58,17 @@ class EmulatorConfig:
     ``PERMISSION_DENIED``).
     ``tls_cert``/``tls_key``: serve https with this certificate chain and key (PEM files), both or neither.
     ``refuse``: ``(status, code)``: every API request past auth and quota is refused with that final error, in the
-    API's body shape (a wrong flag or source, as the client sees it: a run-wide refusal).
+    API's body shape (a wrong flag or source, as the client sees it: a run-wide refusal); the read APIs ``verify``
+    uses (Coveo search and logs, Velt get) are not refused.
     ``org_paused``: every Coveo Push API request answers ``400 ORGANIZATION_IS_PAUSED``.
     ``upload_fail_rate``: fraction of file container uploads answered ``503 ServiceUnavailable``;
     ``upload_throttle_rate``: answered ``429 TooManyRequests`` (``Retry-After`` with ``retry_after``);
     ``upload_latency_ms``: delay before each upload is answered (above the client's timeout: a timeout).
+    ``processing_delay_s``: a Coveo delete (per item, or a batch's delete entry) is answered 202 at once but takes
+    effect in the documents this many seconds later (0: at once). ``delete_fail_rate``: fraction of those deletes
+    that never take effect and are logged ``ERROR`` at task ``INDEXING`` by the Logs API (seeded).
+    ``secured_rate``: fraction of the seeded documents that only a ``viewAllContent`` search sees (seeded).
+    ``logs_denied``: the Coveo Logs API answers ``403 ACCESS_DENIED`` (the other APIs are unaffected).
     """
 
     host: str = "127.0.0.1"
@@ -85,6 +93,10 @@ class EmulatorConfig:
     upload_fail_rate: float = 0.0
     upload_throttle_rate: float = 0.0
     upload_latency_ms: float = 0.0
+    processing_delay_s: float = 0.0
+    delete_fail_rate: float = 0.0
+    secured_rate: float = 0.0
+    logs_denied: bool = False
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -92,7 +104,17 @@ class EmulatorConfig:
         if self.refuse is not None and not 400 <= self.refuse[0] < 500:
             raise ValueError(f"refuse needs a 4xx status (got {self.refuse[0]})")
         _check_min("upload_latency_ms", self.upload_latency_ms, 0)
-        for name in ("fail_rate", "reset_rate", "upload_fail_rate", "upload_throttle_rate"):
+        if not 0 <= self.processing_delay_s < math.inf:
+            raise ValueError(f"processing_delay_s must be a finite number >= 0 (got {self.processing_delay_s})")
+        rates = (
+            "fail_rate",
+            "reset_rate",
+            "upload_fail_rate",
+            "upload_throttle_rate",
+            "delete_fail_rate",
+            "secured_rate",
+        )
+        for name in rates:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1 (got {value})")

@@ -1,7 +1,9 @@
-"""Coveo Push API routes, under ``/push/v1/organizations/{org}``.
+"""Coveo Push API routes, under ``/push/v1/organizations/{org}``, and the gate every Coveo API shares (``gated``).
 
-Every source shares the emulator's one document set. ``documents/olderthan`` is recorded (the emulator can't
-know when items were pushed), and deletes everything only with ``olderthan_clears``.
+Every source shares the emulator's one document set. Deletes (per item, and a batch's ``delete`` entries) go
+through the indexing pipeline (``pipeline``): at once by default, ``processing_delay_s`` later, or never.
+``documents/olderthan`` is recorded (the emulator can't know when items were pushed), and deletes everything only
+with ``olderthan_clears``.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import asyncio
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
 from multidict import MultiMapping
 
-from bulkdelete.emulator.faults import STATE_KEY
+from bulkdelete.emulator.faults import STATE_KEY, request_id
 from bulkdelete.emulator.responses import coveo_error, json_response, null_response, throttled
 from bulkdelete.emulator.state import EmulatorState, FileContainer
 
@@ -26,6 +28,7 @@ UPLOAD_TTL_S = 3600.0
 REQUIRED_HEADERS = {"x-amz-server-side-encryption": "AES256", "Content-Type": "application/octet-stream"}
 
 CoveoHandler = Callable[[web.Request, EmulatorState, str], Awaitable[web.Response]]
+CoveoApi = Literal["push", "search", "logs"]
 
 
 class CoveoError(Exception):
@@ -37,14 +40,25 @@ class CoveoError(Exception):
 
 
 def coveo_endpoint(handler: CoveoHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Auth, organization access, quota and 503 faults, in that order, then the handler."""
+    """A Push API route: auth, organization access, quota, pause, ``--refuse`` and 503 faults, then the handler."""
+    return gated(handler, "push", lambda request: request.match_info["org"])
+
+
+def gated(
+    handler: CoveoHandler, api: CoveoApi, org_of: Callable[[web.Request], str]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Wrap ``handler`` in the gate every Coveo API shares, in this order: the key (401), the organization
+    (``org_of``; 403 outside ``allowed_orgs``), ``logs_denied`` (the Logs API only: 403), the organization's quota
+    (429, one window for all its Coveo APIs), the pause and ``--refuse`` (Push API only: they refuse deletes), then
+    ``fail_rate`` (503). A ``CoveoError`` anywhere becomes Coveo's error body."""
 
     @functools.wraps(handler)
     async def endpoint(request: web.Request) -> web.Response:
         state = request.app[STATE_KEY]
-        org = request.match_info["org"]
         try:
-            _gate(request, state, org)
+            _check_key(request, state)
+            org = org_of(request)
+            _gate(state, org, api)
             return await handler(request, state, org)
         except CoveoError as exc:
             response = coveo_error(exc.status, exc.error_code, exc.message)
@@ -53,21 +67,26 @@ def coveo_endpoint(handler: CoveoHandler) -> Callable[[web.Request], Awaitable[w
     return endpoint
 
 
-def _gate(request: web.Request, state: EmulatorState, org: str) -> None:
-    config = state.config
+def _check_key(request: web.Request, state: EmulatorState) -> None:
     auth = request.headers.get("Authorization", "")
     scheme, _, key = auth.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise CoveoError(401, "UNAUTHORIZED", "Missing or malformed Authorization header (Bearer <key>).")
-    if config.api_key is not None and key.strip() != config.api_key:
+    if state.config.api_key is not None and key.strip() != state.config.api_key:
         raise CoveoError(401, "INVALID_TOKEN", "The provided access token is invalid or expired.")
+
+
+def _gate(state: EmulatorState, org: str, api: CoveoApi) -> None:
+    config = state.config
     if config.allowed_orgs is not None and org not in config.allowed_orgs:
         raise CoveoError(403, "ACCESS_DENIED", f"Access to organization {org!r} is denied.")
-    if not state.take_quota("coveo:" + org, asyncio.get_running_loop().time()):
+    if api == "logs" and config.logs_denied:
+        raise CoveoError(403, "ACCESS_DENIED", "The API key lacks the privileges to view the logs (--logs-denied).")
+    if not state.take_quota("coveo:" + org, state.now()):
         raise CoveoError(429, "TOO_MANY_REQUESTS", "Too many requests. Retry later.")
-    if config.org_paused:
+    if api == "push" and config.org_paused:
         raise CoveoError(400, "ORGANIZATION_IS_PAUSED", f"The organization {org!r} is paused.")
-    if config.refuse is not None:
+    if api == "push" and config.refuse is not None:
         status, code = config.refuse
         raise CoveoError(status, code, f"Refused: {code} (the emulator's --refuse).")
     if state.chance(config.fail_rate):
@@ -114,7 +133,7 @@ async def delete_document(request: web.Request, state: EmulatorState, org: str) 
     children = _bool_param(query, "deleteChildren")
     _int_param(query, "orderingId")
     _check_daily(state, org, 1)
-    state.delete(doc_id, children)
+    state.submit_delete(doc_id, children, org, request.match_info["source"], request_id(request))
     return null_response(202)
 
 
@@ -188,12 +207,14 @@ async def push_batch(request: web.Request, state: EmulatorState, org: str) -> we
     adds, deletes = _parse_batch(container.body)
     _check_daily(state, org, len(adds) + len(deletes))
     state.documents.add_many(adds)
-    removed = sum(state.delete(doc_id, children) for doc_id, children in deletes)
+    source, rid = request.match_info["source"], request_id(request)
+    # "removed": what took effect at once (nothing while --processing-delay holds the deletes back).
+    removed = sum(state.submit_delete(doc_id, children, org, source, rid) for doc_id, children in deletes)
     container.pushes += 1
     state.batches.append(
         {
             "org": org,
-            "source": request.match_info["source"],
+            "source": source,
             "fileId": file_id,
             "orderingId": ordering_id,
             "addOrUpdate": len(adds),

@@ -1,5 +1,8 @@
 """The middleware every API request goes through: stats, latency, dropped connections, ``X-Request-ID``.
 
+It also settles the Coveo deletes that came due (``EmulatorState.settle``) before the request is handled, and hands
+the handler its request id (``request_id(request)``: the Logs API reports it for the deletes it accepted).
+
 ``/_emulator/*`` (stats, documents, the S3-like upload) bypasses it: not counted, no faults,
 no auth, no quota.
 Auth, quota and 503 faults are per API (they need the organization and the API's error body): see
@@ -18,6 +21,7 @@ from bulkdelete.emulator.state import EmulatorState
 
 STATE_KEY = web.AppKey("bulkdelete_emulator_state", EmulatorState)
 ADMIN_PREFIX = "/_emulator/"
+REQUEST_ID_KEY = web.RequestKey("bulkdelete_request_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -29,6 +33,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     state = request.app[STATE_KEY]
     stats = state.stats
     stats.started(asyncio.get_running_loop().time())
+    state.settle()
     status: int | None = None
     try:
         config = state.config
@@ -36,15 +41,21 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             await asyncio.sleep(config.latency_ms / 1000.0)
         if state.chance(config.reset_rate):
             return _drop_connection(request)
+        request[REQUEST_ID_KEY] = request_id = state.next_request_id()
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             response = error_for_path(request.path, exc.status, exc.reason)
-        response.headers["X-Request-ID"] = state.next_request_id()
+        response.headers["X-Request-ID"] = request_id
         status = response.status
         return response
     finally:
         stats.finished(status)
+
+
+def request_id(request: web.Request) -> str:
+    """The ``X-Request-ID`` this request will be answered with."""
+    return request[REQUEST_ID_KEY]
 
 
 def _drop_connection(request: web.Request) -> web.Response:

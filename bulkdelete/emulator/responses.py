@@ -54,7 +54,7 @@ def throttled(response: web.Response, state: EmulatorState) -> web.Response:
 
 def error_for_path(path: str, status: int, reason: str) -> web.Response:
     """An aiohttp routing error (404, 405…) in the body shape of the API the path belongs to."""
-    if path.startswith("/push/"):
+    if path.startswith(("/push/", "/logs/", "/rest/search/")):
         return coveo_error(status, reason.upper().replace(" ", "_"), f"{reason}: {path}")
     if path.startswith("/rest/"):
         return json_response({"error": reason.lower().replace(" ", "_"), "message": f"{reason}: {path}"}, status)

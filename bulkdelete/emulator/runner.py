@@ -27,13 +27,18 @@ class Emulator:
         """The same document as ``GET /_emulator/stats``."""
         return self.state.snapshot()
 
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clocks ``seconds`` forward: pending deletes come due, cached searches age."""
+        self.state.advance(seconds)
+
     def coveo_url(self, org: str) -> str:
         """``{base_url}/push/v1/organizations/{org}``."""
         return f"{self.base_url}/push/v1/organizations/{org}"
 
     @property
     def documents(self) -> list[str]:
-        """Remaining document ids, sorted."""
+        """Remaining document ids, sorted (deletes due by now applied first)."""
+        self.state.settle()
         return self.state.documents.ids()
 
 

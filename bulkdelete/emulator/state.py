@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bulkdelete.emulator.config import EmulatorConfig
+from bulkdelete.emulator.pipeline import IndexingPipeline, PendingDelete
 from bulkdelete.emulator.store import DocumentStore
 
 
@@ -23,11 +26,14 @@ class Stats:
         "by_status",
         "deleted",
         "faults",
+        "gets",
         "inflight",
+        "log_queries",
         "max_per_second",
         "peak_inflight",
         "requests",
         "resets",
+        "searches",
         "throttled",
         "upload_faults",
         "uploads",
@@ -50,6 +56,9 @@ class Stats:
         self.uploads = 0
         self.upload_faults = 0
         self.deleted = 0
+        self.searches = 0
+        self.log_queries = 0
+        self.gets = 0
 
     def __repr__(self) -> str:
         return f"<Stats requests={self.requests} inflight={self.inflight} throttled={self.throttled}>"
@@ -93,10 +102,20 @@ class FileContainer:
 
 @dataclass(slots=True, repr=False)
 class EmulatorState:
-    """Everything the handlers read and write. One per running emulator; tests read it directly."""
+    """Everything the handlers read and write. One per running emulator; tests read it directly.
+
+    Time: ``now()`` (the loop's monotonic clock) and ``wall()`` (epoch seconds), both shifted by ``clock_offset``,
+    which ``advance()`` moves forward: tests age pending deletes and cached searches without sleeping.
+    ``secured``: the documents only a ``viewAllContent`` search sees. ``pipeline``: Coveo deletes not yet applied,
+    and the Logs API's entries.
+    """
 
     config: EmulatorConfig
     documents: DocumentStore
+    pipeline: IndexingPipeline
+    secured: set[str] = field(default_factory=set)
+    search_cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    clock_offset: float = 0.0
     stats: Stats = field(default_factory=Stats)
     status_history: dict[str, list[str]] = field(default_factory=dict)
     olderthan: list[dict[str, Any]] = field(default_factory=list)
@@ -109,10 +128,50 @@ class EmulatorState:
 
     @classmethod
     def create(cls, config: EmulatorConfig, docs: Iterable[str] = ()) -> EmulatorState:
-        return cls(config=config, documents=DocumentStore(docs), rng=random.Random(config.seed))
+        documents = DocumentStore(docs)
+        state = cls(
+            config=config,
+            documents=documents,
+            pipeline=IndexingPipeline(config.processing_delay_s),
+            rng=random.Random(config.seed),
+        )
+        if config.secured_rate:
+            # Its own generator, so securing documents leaves the fault draws of a seeded run as they were.
+            draw = random.Random(f"secured:{config.seed}" if config.seed is not None else None).random
+            state.secured = {doc_id for doc_id in documents.ids() if draw() < config.secured_rate}
+        return state
 
     def __repr__(self) -> str:
-        return f"<EmulatorState documents={len(self.documents)} {self.stats!r} files={len(self.files)}>"
+        return (
+            f"<EmulatorState documents={len(self.documents)} {self.stats!r} files={len(self.files)} {self.pipeline!r}>"
+        )
+
+    def now(self) -> float:
+        """The emulator's monotonic clock, in seconds: the loop's, plus ``clock_offset``."""
+        return asyncio.get_running_loop().time() + self.clock_offset
+
+    def wall(self) -> float:
+        """The emulator's wall clock, in epoch seconds (Logs API ``datetime``), plus ``clock_offset``."""
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward by ``seconds`` and settle what came due (tests: no sleeping)."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward (got {seconds})")
+        self.clock_offset += seconds
+        self.settle()
+
+    def settle(self) -> None:
+        """Apply (or fail) every Coveo delete that is due."""
+        self.pipeline.settle(self.now(), self.wall(), self.delete)
+
+    def submit_delete(self, doc_id: str, children: bool, org: str, source: str, request_id: str) -> int:
+        """A Coveo delete accepted with a 202: it takes effect after ``processing_delay_s``, or never when it
+        draws a failure. Returns the documents removed at once (0 while it is pending)."""
+        now = self.now()
+        fails = self.chance(self.config.delete_fail_rate)
+        item = PendingDelete(now + self.config.processing_delay_s, doc_id, children, fails, request_id, org, source)
+        return self.pipeline.submit(item, now, self.wall(), self.delete)
 
     def next_request_id(self) -> str:
         self.request_seq += 1
@@ -146,12 +205,14 @@ class EmulatorState:
         return rate > 0.0 and self.rng.random() < rate
 
     def delete(self, doc_id: str, children: bool = False) -> int:
+        """Remove at once (Velt, the plain REST API, ``olderthan``); Coveo deletes go through ``submit_delete``."""
         removed = self.documents.delete(doc_id, children)
         self.stats.deleted += removed
         return removed
 
     def snapshot(self) -> dict[str, Any]:
-        """The ``/_emulator/stats`` document."""
+        """The ``/_emulator/stats`` document (deletes due by now are settled first)."""
+        self.settle()
         stats = self.stats
         return {
             "requests": stats.requests,
@@ -166,6 +227,11 @@ class EmulatorState:
             "faults": stats.faults,
             "uploads": stats.uploads,
             "upload_faults": stats.upload_faults,
+            "searches": stats.searches,
+            "log_queries": stats.log_queries,
+            "gets": stats.gets,
+            "pending_deletes": self.pipeline.pending,
+            "failed_deletes": self.pipeline.failed,
             "files": len(self.files),
             "status_history": {src: list(seq) for src, seq in self.status_history.items()},
             "olderthan": list(self.olderthan),

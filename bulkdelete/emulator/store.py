@@ -22,14 +22,20 @@ class DocumentStore:
     The sorted index holds every id ever stored (deleted ones included: removing from the middle of a
     million-entry list on every delete would cost more than skipping dead entries during the rare child
     scan). New ids wait in ``_pending`` and are merged into the index before the next scan.
+
+    The Search API matches ``@uri`` case-insensitively: ``_folded`` indexes the lower-cased ids the same way, built
+    on the first such lookup only. An id that is its own lower case is its own key (no copy); the others are
+    found through ``_spellings`` (lower case → the ids spelled so).
     """
 
-    __slots__ = ("_index", "_live", "_pending")
+    __slots__ = ("_folded", "_index", "_live", "_pending", "_spellings")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
         self._live: set[str] = set(ids)
         self._index: list[str] = sorted(self._live)
         self._pending: list[str] = []
+        self._folded: _SortedIndex | None = None
+        self._spellings: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
@@ -45,6 +51,8 @@ class DocumentStore:
         if doc_id not in self._live:
             self._live.add(doc_id)
             self._pending.append(doc_id)
+            if self._folded is not None:
+                self._fold(doc_id)
 
     def add_many(self, ids: Iterable[str]) -> int:
         """Store ids; return how many were new."""
@@ -83,18 +91,70 @@ class DocumentStore:
                     break
         return out
 
+    def ids_folded(self, key: str, prefix: bool = False) -> list[str]:
+        """Live ids whose lower case equals ``key.lower()`` (or starts with it, with ``prefix``), sorted by their
+        lower case: the stored spellings, whatever the case of ``key``."""
+        if self._folded is None:
+            self._folded = _SortedIndex([])
+            self._spellings = {}
+            for doc_id in self._live:
+                self._fold(doc_id)
+        key = key.lower()
+        keys = self._folded.scan(key) if prefix else ([key] if key in self._folded.members else [])
+        out: list[str] = []
+        for lower in keys:
+            spellings = self._spellings.get(lower, ())
+            out.extend(doc_id for doc_id in dict.fromkeys((lower, *spellings)) if doc_id in self._live)
+        return out
+
+    def _fold(self, doc_id: str) -> None:
+        lower = doc_id.lower()
+        assert self._folded is not None
+        self._folded.add(lower)
+        if lower != doc_id:
+            spellings = self._spellings.setdefault(lower, [])
+            if doc_id not in spellings:  # re-added after a delete
+                spellings.append(doc_id)
+
     def _scan(self, prefix: str) -> Iterator[str]:
         if self._pending:
             # Timsort merges the appended run with the sorted index in about linear time.
             self._index.extend(self._pending)
             self._index.sort()
             self._pending.clear()
-        index = self._index
-        last = None
-        for i in range(bisect_left(index, prefix), len(index)):
-            doc_id = index[i]
-            if not doc_id.startswith(prefix):
-                return
-            if doc_id != last:  # an id deleted then re-added sits twice in the index
-                last = doc_id
-                yield doc_id
+        yield from _scan_sorted(self._index, prefix)
+
+
+class _SortedIndex:
+    """Keys ever added, sorted on demand; ``members`` for O(1) lookups (keys are never removed)."""
+
+    __slots__ = ("_pending", "_sorted", "members")
+
+    def __init__(self, keys: list[str]) -> None:
+        self.members = set(keys)
+        self._sorted = sorted(self.members)
+        self._pending: list[str] = []
+
+    def add(self, key: str) -> None:
+        if key not in self.members:
+            self.members.add(key)
+            self._pending.append(key)
+
+    def scan(self, prefix: str) -> list[str]:
+        if self._pending:
+            self._sorted.extend(self._pending)
+            self._sorted.sort()
+            self._pending.clear()
+        return list(_scan_sorted(self._sorted, prefix))
+
+
+def _scan_sorted(index: list[str], prefix: str) -> Iterator[str]:
+    """Entries of the sorted ``index`` starting with ``prefix``, each once."""
+    last = None
+    for i in range(bisect_left(index, prefix), len(index)):
+        doc_id = index[i]
+        if not doc_id.startswith(prefix):
+            return
+        if doc_id != last:  # an id deleted then re-added sits twice in the index
+            last = doc_id
+            yield doc_id

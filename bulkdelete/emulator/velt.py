@@ -1,4 +1,7 @@
-"""Velt REST API: ``POST /v1|v2/organizations/documents/delete``.
+"""Velt REST API: ``POST /v1|v2/organizations/documents/delete`` and ``…/documents/get``.
+
+Get Documents answers ``{"result": {"status": "success", "message", "data": [{"id", "documentId",
+"documentName", "disabled", "accessType"}]}}`` with only the requested ids that exist (``id`` is the document id).
 
 v2 answers 200 when every id was deleted, else HTTP 500 ``INTERNAL`` with per-id ``details`` (succeeded ids
 included). v1 answers 200 with per-id entries (absent ids ``success: false, code: "not-found"``, or the older
@@ -20,6 +23,7 @@ from bulkdelete.emulator.responses import json_response, throttled, velt_error
 from bulkdelete.emulator.state import EmulatorState
 
 OK_MESSAGE = "Document(s) deleted successfully."
+GET_MESSAGE = "Document(s) retrieved successfully."
 
 
 class VeltError(Exception):
@@ -41,19 +45,13 @@ async def delete_v2(request: web.Request) -> web.Response:
 async def _delete(request: web.Request, version: str) -> web.Response:
     state = request.app[STATE_KEY]
     try:
-        _check_auth(request, state)
-        org, ids = _parse(await request.read(), state.config.max_ids)
-        if state.config.allowed_orgs is not None and org not in state.config.allowed_orgs:
-            raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
-        if not state.take_quota("velt:" + org, asyncio.get_running_loop().time()):
-            raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
+        _org, ids = await _admit(request, state)
         if state.config.refuse is not None:
             status, code = state.config.refuse
             error = {"error": {"status": code, "message": f"Refused: {code} (the emulator's --refuse)."}}
             return json_response(error, status)
     except VeltError as exc:
-        response = velt_error(exc.status_name, exc.message)
-        return throttled(response, state) if exc.status_name == "RESOURCE_EXHAUSTED" else response
+        return _error(exc, state)
     results = {doc_id: _delete_one(state, doc_id) for doc_id in dict.fromkeys(ids)}
     if version == "v1":
         return json_response(_success(_v1_entries(results, state.config.velt_legacy_not_found)))
@@ -61,6 +59,45 @@ async def _delete(request: web.Request, version: str) -> web.Response:
         return json_response(_success(results))
     details = {"status": "INTERNAL", "message": "Failed to delete some documents.", "details": results}
     return json_response({"error": details}, 500)
+
+
+async def get_documents(request: web.Request) -> web.Response:
+    """Get Documents (v1 and v2 alike): the requested ids that exist, in request order; absent ones are left out.
+
+    ``fail_rate`` answers the whole request 503 ``UNAVAILABLE``; ``--refuse`` concerns deletes only.
+    """
+    state = request.app[STATE_KEY]
+    try:
+        _org, ids = await _admit(request, state)
+        state.stats.gets += 1
+        if state.chance(state.config.fail_rate):
+            state.stats.faults += 1
+            raise VeltError("UNAVAILABLE", "The service is temporarily unavailable (injected fault).")
+    except VeltError as exc:
+        return _error(exc, state)
+    documents = state.documents
+    data = [_document(doc_id) for doc_id in dict.fromkeys(ids) if doc_id in documents]
+    return json_response({"result": {"status": "success", "message": GET_MESSAGE, "data": data}})
+
+
+async def _admit(request: web.Request, state: EmulatorState) -> tuple[str, list[str]]:
+    """Auth, body, organization access and quota, in that order: ``(org, ids)`` or a ``VeltError``."""
+    _check_auth(request, state)
+    org, ids = _parse(await request.read(), state.config.max_ids)
+    if state.config.allowed_orgs is not None and org not in state.config.allowed_orgs:
+        raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
+    if not state.take_quota("velt:" + org, asyncio.get_running_loop().time()):
+        raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
+    return org, ids
+
+
+def _error(exc: VeltError, state: EmulatorState) -> web.Response:
+    response = velt_error(exc.status_name, exc.message)
+    return throttled(response, state) if exc.status_name == "RESOURCE_EXHAUSTED" else response
+
+
+def _document(doc_id: str) -> dict[str, Any]:
+    return {"id": doc_id, "documentId": doc_id, "documentName": doc_id, "disabled": False, "accessType": "public"}
 
 
 def _check_auth(request: web.Request, state: EmulatorState) -> None:
@@ -128,3 +165,5 @@ def _success(data: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/organizations/documents/delete", delete_v1)
     app.router.add_post("/v2/organizations/documents/delete", delete_v2)
+    app.router.add_post("/v1/organizations/documents/get", get_documents)
+    app.router.add_post("/v2/organizations/documents/get", get_documents)

@@ -25,6 +25,9 @@ from bulkdelete.emulator.cli import emulator_command
         (["--max-ids", "0"], "--max-ids"),
         (["--port", "70000"], "--port"),
         (["--api-key", ""], "api_key must not be empty"),
+        (["--processing-delay", "-1"], "--processing-delay"),
+        (["--delete-fail-rate", "1.5"], "--delete-fail-rate"),
+        (["--secured-rate", "-0.5"], "--secured-rate"),
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:

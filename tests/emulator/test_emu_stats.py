@@ -101,3 +101,15 @@ async def test_runner_reads_back_a_free_port(start: StartEmulator) -> None:
         assert first.base_url.startswith("http://127.0.0.1:")
         assert first.base_url != second.base_url
         assert not first.base_url.endswith(":0")
+
+
+async def test_stats_count_the_verify_side(session: aiohttp.ClientSession, emu: Emulator) -> None:
+    """The keys verify's tests read: searches, log queries, gets, and the pipeline's pending and failed deletes."""
+    stats = emu.stats()
+    assert {key: stats[key] for key in ("searches", "log_queries", "gets", "pending_deletes", "failed_deletes")} == {
+        "searches": 0,
+        "log_queries": 0,
+        "gets": 0,
+        "pending_deletes": 0,
+        "failed_deletes": 0,
+    }
