@@ -32,6 +32,7 @@ from bulkdelete.targets.answers import describe_reply
 from bulkdelete.targets.base import Reply, Transport
 
 MAX_WINDOW_S = 7 * 86400.0  # the Logs API's widest window
+SKEW_S = 600.0  # the window ends this far past our clock: an entry stamped by a server clock ahead of ours still fits
 PER_PAGE = 1000
 MAX_PAGES = 1000
 FAILURES = frozenset({"ERROR", "REJECTED"})
@@ -101,7 +102,7 @@ class CoveoLogs:
             return
         self.rounds += 1
         self.last_round_at = now
-        until = self._wall()
+        until = self._wall() + SKEW_S
         since = max(self.since, until - MAX_WINDOW_S + 60.0)
         params = {"from": w3c(since), "to": w3c(until), "perPage": str(PER_PAGE)}
         for page in range(MAX_PAGES):
