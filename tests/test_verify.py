@@ -78,8 +78,9 @@ async def verified(
 
 
 async def _once(ready: Callable[[], bool], then: Callable[[], None]) -> None:
-    while not ready():  # polls the emulator's counters (no event to wait on there); no timing is asserted
-        await asyncio.sleep(0.01)  # noqa: ASYNC110
+    # Polls the emulator's counters (there is no event to wait on); no timing is asserted.
+    while not ready():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
     then()
 
 

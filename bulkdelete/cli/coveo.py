@@ -50,7 +50,7 @@ from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Reply, Target
 from bulkdelete.targets.coveo import REGIONS, STATUSES, CoveoItemTarget, CoveoSettings
 from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, set_status
-from bulkdelete.targets.coveo_search import CoveoSearchCheck, search_base
+from bulkdelete.targets.coveo_search import MAX_IDS_PER_QUERY, CoveoSearchCheck, search_base
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.run import LogsFactory
 
@@ -220,6 +220,14 @@ refusal), 130 interrupted.
     "key].",
 )
 @click.option("--children", is_flag=True, help="A gone id is also checked for descendants (<id>/…) left.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, MAX_IDS_PER_QUERY),
+    default=MAX_IDS_PER_QUERY,
+    show_default=True,
+    metavar="N",
+    help="Ids per search query.",
+)
 def coveo_verify(**params: Any) -> None:
     """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone
     from the index: one verdict line per record, checked with the Search API (viewAllContent, no cache)."""
@@ -263,7 +271,8 @@ def coveo_check(params: dict[str, Any]) -> CoveoSearchCheck:
     base = params.get("base_url")
     url = check(lambda: check_base_url(base), "http://127.0.0.1") if base else search_base(params["region"], org)
     key, named = check(lambda: search_key(params), (Secret(""), "COVEO_SEARCH_API_KEY"))
-    return CoveoSearchCheck(url, org, key, children=bool(params.get("children")), key_name=named)
+    batch_size = params.get("batch_size") or MAX_IDS_PER_QUERY  # delete --verify: the most a query takes
+    return CoveoSearchCheck(url, org, key, children=bool(params.get("children")), key_name=named, batch_size=batch_size)
 
 
 def coveo_logs(params: dict[str, Any], since: float) -> LogsFactory:
