@@ -259,9 +259,9 @@ def verdict(n: int, kind: str, second: int, **fields: object) -> bytes:
         "ts": f"2026-12-03T09:{second // 60:02d}:{second % 60:02d}.{n % 1000:03d}Z",
     }  # fmt: skip
     if kind == "failed":
+        meta = {"error": f"Disk quota hit {n}", "retry": 0, "documentId": doc["id"]}  # the id: not repeated
         doc["log"] = {"task": "INDEXING", "result": "ERROR", "operation": "DELETE",
-                      "datetime": "2026-12-03T09:05:00.000Z", "meta": {"error": f"Disk quota hit {n}", "retry": 0},
-                      "requestId": f"log-req-{n}"}  # fmt: skip
+                      "datetime": "2026-12-03T09:05:00.000Z", "meta": meta, "requestId": f"log-req-{n}"}  # fmt: skip
     doc.update(fields)
     return orjson.dumps(doc) + b"\n"
 
@@ -284,6 +284,7 @@ def test_a_verdict_file_is_counted_per_verdict_with_the_reasons_of_what_is_not_g
     assert first.reason == "ERROR at INDEXING (DELETE, 2026-12-03T09:05:00.000Z): error: Disk quota hit 300; retry: 0"
     assert first.request_id == "log-req-300"
     assert found.reasons["unknown: an id the query language cannot express"] == 2
+    assert found.reasons["failed: ERROR at INDEXING (DELETE): error: Disk quota hit 301; retry: 0"] == 1  # undated
     series = verdict_series(found, max_points=50)
     assert len(series.x_ms) <= 51 and series.cumulative["gone"][0] == 0 and series.cumulative["gone"][-1] == 300
     assert [values[-1] for values in series.cumulative.values()] == [300, 6, 3, 2, 1]

@@ -75,15 +75,18 @@ class Verification:
         return [item for verdict in order for item in self.kept.get(verdict, [])][:cap]
 
 
-def log_reason(log: object) -> str | None:
-    """A log entry as one readable line: ``ERROR at INDEXING (DELETE, 2026-12-03T09:10:00Z): error: …; code: …``."""
+def log_reason(log: object, record_id: object = None, *, dated: bool = True) -> str | None:
+    """A log entry as one readable line: ``ERROR at INDEXING (DELETE, 2026-12-03T09:10:00Z): error: …; code: …``.
+    A ``meta`` value that is the record's id is left out (the row shows it); ``dated=False`` leaves out the entry's
+    time too, so the same cause of many records reads the same (the table of reasons counts them together)."""
     if not isinstance(log, dict):
         return None if log is None else str(log)[:SHOWN_CHARS]
     head = " at ".join(str(log[key]) for key in ("result", "task") if log.get(key))
-    when = ", ".join(str(log[key]) for key in ("operation", "datetime") if log.get(key))
+    when = ", ".join(str(log[key]) for key in ("operation", "datetime" if dated else "") if log.get(key))
     meta = log.get("meta")
     if isinstance(meta, dict):
-        details = "; ".join(f"{k}: {v if isinstance(v, str) else orjson.dumps(v).decode()}" for k, v in meta.items())
+        shown = {k: v for k, v in meta.items() if v != record_id}
+        details = "; ".join(f"{k}: {v if isinstance(v, str) else orjson.dumps(v).decode()}" for k, v in shown.items())
     else:
         details = "" if meta is None else str(meta)
     text = f"{head or 'log'}{f' ({when})' if when else ''}{f': {details}' if details else ''}"
@@ -98,7 +101,7 @@ def _not_gone(doc: dict[str, Any], verdict: str, name: str | None) -> NotGone:
         verdict=verdict,
         checks=doc.get("checks") if isinstance(doc.get("checks"), int) else None,
         error=None if error is None else str(error)[:SHOWN_CHARS],
-        reason=log_reason(log),
+        reason=log_reason(log, doc.get("id")),
         request_id=None if request_id is None else str(request_id)[:SHOWN_CHARS],
         children_left=children if isinstance(children, int) else None,
         ts=doc.get("ts") if isinstance(doc.get("ts"), str) else None,
@@ -143,7 +146,7 @@ def _count(found: Verification, doc: dict[str, Any], clock: Clock, keep: int, na
     if verdict == "gone" or doc.get("ok") is True:
         found.ok += 1
         return
-    reason = log_reason(doc.get("log")) or (str(doc["error"])[:SHOWN_CHARS] if doc.get("error") else "")
+    reason = log_reason(doc.get("log"), doc.get("id"), dated=False) or str(doc.get("error") or "")[:SHOWN_CHARS]
     key = f"{verdict}: {reason}" if reason else verdict
     found.reasons[key if key in found.reasons or len(found.reasons) < MAX_REASONS else OTHER_REASONS] += 1
     kept = found.kept.setdefault(verdict, [])
