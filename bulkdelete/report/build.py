@@ -176,11 +176,7 @@ def build_report(
     notes = _notes(agg, decided, timeline, summary) + verdict_notes
     title, subtitle = _titles(paths, summary, agg)
     figures = totals(summary, agg)
-    part = ""
-    if found is not None:
-        figures.append(("confirmed gone", f"{found.verdicts['gone']:,} of {found.lines:,}"))
-        chart = next((c for c in page_charts if c.key == "verified"), None)
-        part = verification_part(found, verification_figures(found, summary), chart, NOT_GONE_ROWS)
+    part = _verification_part(found, page_charts, summary, figures)
     html = render_page(
         title=title,
         subtitle=subtitle,
@@ -195,10 +191,25 @@ def build_report(
         + ". Charts: bokeh (zoom with the wheel, drag to pan, click a legend entry to hide it).",
         verification=part,
     )
+    size = _write(output, html)
+    verdicts = found.lines if found is not None else 0
+    return ReportFacts(output, agg.lines, len(shown), size, tuple(notes), agg.files, verdicts)
+
+
+def _verification_part(
+    found: Verification | None, page_charts: list[Chart], summary: dict[str, Any] | None, figures: list[tuple[str, str]]
+) -> str:
+    """The "Verification" part's HTML ("" without verdicts); adds "confirmed gone" to the page's ``figures``."""
+    if found is None:
+        return ""
+    figures.append(("confirmed gone", f"{found.verdicts['gone']:,} of {found.lines:,}"))
+    chart = next((c for c in page_charts if c.key == "verified"), None)
+    return verification_part(found, verification_figures(found, summary), chart, NOT_GONE_ROWS)
+
+
+def _write(output: Path, html: str) -> int:
     data = html.encode()
     if len(data) > MAX_PAGE_BYTES:  # bounded by construction: this would be a bug
         raise RuntimeError(f"the report grew to {len(data):,} bytes, over {MAX_PAGE_BYTES:,}")
     output.write_bytes(data)
-    return ReportFacts(
-        output, agg.lines, len(shown), len(data), tuple(notes), agg.files, found.lines if found is not None else 0
-    )
+    return len(data)
