@@ -8,6 +8,7 @@ own process; the figure is the median wall-clock time of ``--rounds``. No networ
 
     .venv/bin/python benchmarks/report_speed.py                    # 1,000,000 lines, 3 rounds
     .venv/bin/python benchmarks/report_speed.py --records 200000 --rounds 1
+    .venv/bin/python benchmarks/report_speed.py --shards 16         # the same lines as 16 shards' files (SPEC §12)
 """
 
 from __future__ import annotations
@@ -34,16 +35,19 @@ def _ts(seconds: float) -> str:
     return (START + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_run(folder: Path, records: int, rate: float, seed: int = 1) -> tuple[Path, Path]:
-    """A results file of ``records`` lines and its summary (with a timeline), as a run at ``rate``/s writes them."""
+def write_run(folder: Path, records: int, rate: float, seed: int = 1, shards: int = 1) -> tuple[list[Path], Path]:
+    """Results files (one, or ``shards`` of a sharded job: record n in file n mod shards) of ``records`` lines in all
+    and the job's summary (with a timeline), as a run at ``rate``/s writes them."""
     rng = random.Random(seed)
     duration = records / rate
     storm = (duration * 0.45, duration * 0.5)  # a 429 storm: retried records, a pause
     rows = [{"t": t, "sent": 0, "ok": 0, "not_ok": 0, "throttled": 0, "retries": 0, "in_flight": 16,
              "rate_target": rate, "paused_s": 0.0} for t in range(int(duration) + 1)]  # fmt: skip
-    results = folder / "results.jsonl"
-    with results.open("wb") as out:
+    results = [folder / (f"results-{i}.jsonl" if shards > 1 else "results.jsonl") for i in range(shards)]
+    outs = [path.open("wb") for path in results]
+    try:
         for n in range(records):
+            out = outs[n % shards]
             at = n / rate + rng.random() * 0.01
             row = rows[int(at)]
             in_storm = storm[0] <= at < storm[1]
@@ -63,6 +67,9 @@ def write_run(folder: Path, records: int, rate: float, seed: int = 1) -> tuple[P
             row["throttled"] += attempts - 1 if in_storm else 0
             row["paused_s"] = 0.4 if in_storm else 0.0
             row["not_ok" if failed else "ok"] += 1
+    finally:
+        for out in outs:
+            out.close()
     requests = sum(row["sent"] for row in rows)
     summary = {
         "version": "bench", "started_at": _ts(0), "finished_at": _ts(duration), "records": records,
@@ -81,18 +88,20 @@ def write_run(folder: Path, records: int, rate: float, seed: int = 1) -> tuple[P
 def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        results, summary = write_run(folder, args.records, args.rate)
+        results, summary = write_run(folder, args.records, args.rate, shards=args.shards)
         page = folder / "report.html"
-        cmd = [PYTHON, "-m", "bulkdelete", "report", str(results), "--summary", str(summary), "-o", str(page)]
+        files = [str(path) for path in results]
+        cmd = [PYTHON, "-m", "bulkdelete", "report", *files, "--summary", str(summary), "-o", str(page)]
         times = []
         for _ in range(args.rounds):
             started = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, env=bench_env(), cwd=ROOT, timeout=600)
             times.append(time.perf_counter() - started)
         size = page.stat().st_size
-        mb = results.stat().st_size / 1e6
+        mb = sum(path.stat().st_size for path in results) / 1e6
     print(f"machine: {machine()}; {versions()}")
-    print(f"results file: {args.records:,} lines ({mb:,.0f} MB), a run of {args.records / args.rate:,.0f} s")
+    where = f"{args.shards} results files" if args.shards > 1 else "results file"
+    print(f"{where}: {args.records:,} lines ({mb:,.0f} MB), a run of {args.records / args.rate:,.0f} s")
     print(f"bulkdelete report: median {median(times):.1f} s of {args.rounds} ({', '.join(f'{t:.1f}' for t in times)})")
     print(f"page: {size / 1e6:.2f} MB")
 
@@ -102,4 +111,5 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=300.0, help="records per second of the made-up run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shards", type=int, default=1, help="split the lines among this many results files")
     main(parser.parse_args())

@@ -1,10 +1,13 @@
-"""One pass over a results file (SPEC §4): per-second counts and latencies, the tables, the slowest and failed ids.
+"""One pass over a run's results files (SPEC §4): per-second counts and latencies, the tables, the slowest and
+failed ids.
 
-The file is streamed (any size; ``.gz`` too) and each line is parsed once with orjson. What is kept grows with the
-run's *duration*, not with its number of lines: per second, a count per outcome, the attempts beyond the first,
-the final 429s and the latencies (4 bytes each, for exact per-second percentiles); besides that only the top
-``keep`` slowest and the first ``keep_failed`` failed records. A torn last line (a crash mid-write) and lines
-that are not result objects are counted and skipped, as ``--resume`` skips them.
+Several files are the shards of one job (SPEC §12): they are read one after the other into the same per-second
+counts, keyed by each line's ``ts``, so they merge into one run whatever their order, and what is kept does not grow
+with their number. Each file is streamed (any size; ``.gz`` too) and each line is parsed once with orjson. What is
+kept grows with the run's *duration*, not with its number of lines: per second, a count per outcome, the attempts
+beyond the first, the final 429s and the latencies (4 bytes each, for exact per-second percentiles); besides that
+only the top ``keep`` slowest and the ``keep_failed`` earliest failed records. A torn last line (a crash mid-write)
+and lines that are not result objects are counted and skipped, as ``--resume`` skips them.
 
 ``ts`` (when the outcome was decided, UTC, ISO 8601 with ``Z``) places a line in time; lines without it (written
 before result lines carried one) count in the tables but not in the charts over time.
@@ -50,12 +53,14 @@ class Listed:
     request_id: str | None
     ts: str | None
     line: int | None
+    results_file: str | None = None  # the results file's name, when several were read
 
 
 @dataclass(slots=True)
 class Aggregate:
     """Everything the report shows that comes from the result lines."""
 
+    files: int = 0  # results files read
     lines: int = 0
     skipped_lines: int = 0  # not JSON objects (a torn last line, stray text)
     without_ts: int = 0
@@ -66,7 +71,7 @@ class Aggregate:
     errors: Counter[str] = field(default_factory=Counter)  # the first SHOWN_CHARS of each failure's error
     seconds: dict[int, Second] = field(default_factory=dict)  # epoch second -> what was decided in it
     slowest: list[Listed] = field(default_factory=list)  # slowest first
-    failed: list[Listed] = field(default_factory=list)  # in file order
+    failed: list[Listed] = field(default_factory=list)  # the earliest (by ts), in ts order
 
     @property
     def first_second(self) -> int | None:
@@ -76,8 +81,18 @@ class Aggregate:
     def last_second(self) -> int | None:
         return max(self.seconds) if self.seconds else None
 
+    def latency_percentiles(self) -> dict[str, float]:
+        """``p50``, ``p90``, ``p99``, ``max`` (ms) over every line's latency: what a summary of several shards cannot
+        know. Sorts every latency once (4 bytes each): call it only when needed."""
+        ordered = sorted(value for second in self.seconds.values() for value in second.latencies)
+        if not ordered:
+            return {}
+        found = {f"p{p}": ordered[max(0, -(-len(ordered) * p // 100) - 1)] for p in (50, 90, 99)}
+        return {name: round(value, 3) for name, value in {**found, "max": ordered[-1]}.items()}
 
-def _lines(path: Path) -> Iterator[bytes]:
+
+def raw_lines(path: Path) -> Iterator[bytes]:
+    """The lines of ``path`` as bytes, streamed; a ``.gz`` file decompressed on the way."""
     if path.suffix == ".gz":
         with gzip.open(path, "rb") as packed:
             yield from packed
@@ -91,7 +106,7 @@ def _epoch_second(ts: str) -> int:
     return int(datetime.fromisoformat(ts[:19]).replace(tzinfo=UTC).timestamp())
 
 
-def _listed(doc: dict[str, Any]) -> Listed:
+def _listed(doc: dict[str, Any], results_file: str | None) -> Listed:
     error = doc.get("error")
     return Listed(
         id=str(doc.get("id"))[:SHOWN_CHARS],
@@ -103,10 +118,11 @@ def _listed(doc: dict[str, Any]) -> Listed:
         request_id=doc.get("request_id"),
         ts=doc.get("ts"),
         line=doc.get("line"),
+        results_file=results_file,
     )
 
 
-class _Clock:
+class Clock:
     """Maps a line's ``ts`` to the ``Second`` it falls in: one parse per second of the run, not per line (lines
     come in completion order, so a line is mostly in the same second as the line before)."""
 
@@ -138,21 +154,60 @@ class _Clock:
         return found
 
 
-def _not_ok(agg: Aggregate, doc: dict[str, Any], outcome: str, keep_failed: int) -> None:
+@dataclass(slots=True)
+class _Kept:
+    """The records a pass keeps for the tables, across files: a heap of the slowest, the earliest failed."""
+
+    keep: int
+    keep_failed: int
+    slow: list[tuple[float, int, dict[str, Any], str | None]] = field(default_factory=list)  # the fastest on top
+    failed: list[tuple[str, int, dict[str, Any], str | None]] = field(default_factory=list)  # (ts, seq, doc, file)
+    seq: int = 0  # lines seen in every file: breaks ties in file order
+
+    def add_slow(self, latency: float, doc: dict[str, Any], results_file: str | None) -> None:
+        self.seq += 1
+        if len(self.slow) < self.keep:
+            heapq.heappush(self.slow, (latency, self.seq, doc, results_file))
+        elif latency > self.slow[0][0]:
+            heapq.heapreplace(self.slow, (latency, self.seq, doc, results_file))
+
+    def add_failed(self, doc: dict[str, Any], results_file: str | None) -> None:
+        """Keep the ``keep_failed`` earliest by ``ts`` (lines without one first): with several shards, the first
+        failures of the job, not of the first file. Trimmed in bulk, so a failing run costs one sort per batch."""
+        self.seq += 1
+        ts = doc.get("ts")
+        self.failed.append((ts if isinstance(ts, str) else "", self.seq, doc, results_file))
+        if len(self.failed) >= 2 * self.keep_failed + 64:
+            self.failed = sorted(self.failed, key=lambda item: item[:2])[: self.keep_failed]
+
+    def finish(self, agg: Aggregate) -> None:
+        agg.slowest = [_listed(doc, name) for _, _, doc, name in sorted(self.slow, key=lambda i: (-i[0], i[1]))]
+        agg.failed = [_listed(doc, name) for _, _, doc, name in sorted(self.failed, key=lambda i: i[:2])]
+        agg.failed = agg.failed[: self.keep_failed]
+
+
+def _not_ok(agg: Aggregate, doc: dict[str, Any], outcome: str, kept: _Kept, results_file: str | None) -> None:
     agg.not_ok += 1
     error = doc.get("error")
     agg.errors[f"{outcome}: {str(error)[:SHOWN_CHARS]}" if error else outcome] += 1
-    if len(agg.failed) < keep_failed:
-        agg.failed.append(_listed(doc))
+    kept.add_failed(doc, results_file)
 
 
-def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate:
-    """Read the results file at ``path`` once; see the module docstring for what is kept."""
-    agg = Aggregate()
-    slow: list[tuple[float, int, dict[str, Any]]] = []  # a heap of (latency, line number, doc): the fastest on top
-    clock = _Clock(agg.seconds)
-    outcomes, statuses = agg.outcomes, agg.statuses
-    for number, raw in enumerate(_lines(path), 1):
+def aggregate(*paths: Path, keep: int = 15, keep_failed: int = 50) -> Aggregate:
+    """Read the results files at ``paths`` once each, as one run; see the module docstring for what is kept."""
+    agg = Aggregate(files=len(paths))
+    kept = _Kept(keep, keep_failed)
+    clock = Clock(agg.seconds)
+    for path in paths:
+        _read(path, agg, clock, kept, path.name if len(paths) > 1 else None)
+    agg.lines = agg.ok + agg.not_ok
+    kept.finish(agg)
+    return agg
+
+
+def _read(path: Path, agg: Aggregate, clock: Clock, kept: _Kept, name: str | None) -> None:
+    outcomes, statuses, slow, keep = agg.outcomes, agg.statuses, kept.slow, kept.keep
+    for raw in raw_lines(path):
         doc = _result_doc(raw, agg)
         if doc is None:
             continue
@@ -164,18 +219,12 @@ def aggregate(path: Path, *, keep: int = 15, keep_failed: int = 50) -> Aggregate
             agg.without_ts += 1
         else:
             _count_in_second(second, outcome, doc.get("attempts") or 0, status, latency)
-        if latency is not None:
-            if len(slow) < keep:
-                heapq.heappush(slow, (latency, number, doc))
-            elif latency > slow[0][0]:
-                heapq.heapreplace(slow, (latency, number, doc))
+        if latency is not None and (len(slow) < keep or latency > slow[0][0]):  # the common case stays inline
+            kept.add_slow(latency, doc, name)
         if doc.get("ok", True):
             agg.ok += 1
         else:
-            _not_ok(agg, doc, outcome, keep_failed)
-    agg.lines = agg.ok + agg.not_ok
-    agg.slowest = [_listed(doc) for _, _, doc in sorted(slow, key=lambda item: (-item[0], item[1]))]
-    return agg
+            _not_ok(agg, doc, outcome, kept, name)
 
 
 def _result_doc(raw: bytes, agg: Aggregate) -> dict[str, Any] | None:

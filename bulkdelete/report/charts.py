@@ -15,6 +15,7 @@ from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, R
 from bokeh.plotting import figure
 
 from bulkdelete.report.series import DecidedSeries, TimelineSeries
+from bulkdelete.report.verified import VerdictSeries
 
 COLORS = {
     "accepted": "#2b8cbe",
@@ -26,6 +27,13 @@ COLORS = {
     "duplicate": "#969696",
     "invalid": "#fd8d3c",
     "failed": "#d7301f",
+}
+VERDICT_COLORS = {
+    "gone": "#41ab5d",
+    "failed": "#d7301f",
+    "present": "#fd8d3c",
+    "unknown": "#969696",
+    "not_deleted": "#807dba",
 }
 _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 
@@ -124,6 +132,23 @@ def in_flight_chart(timeline: TimelineSeries, x_range: Any | None = None) -> Any
     """Requests in flight (sent, not yet answered), read once per second."""
     fig = _figure("requests", x_range)
     fig.step(timeline.x_ms, timeline.in_flight, mode="after", color="#238b45", line_width=1.5, legend_label="in flight")
+    return _finish(fig)
+
+
+def verification_chart(verdicts: VerdictSeries) -> Any:
+    """Verdicts given so far, stacked: ``gone`` at the bottom (the records confirmed gone), the others on top. Its
+    own time axis: a verification runs minutes after the deletes, and its ids are checked again and again."""
+    fig = _figure("records (cumulative)", None)
+    names = list(verdicts.cumulative)
+    source = ColumnDataSource({"x": verdicts.x_ms, **verdicts.cumulative})
+    fig.varea_stack(
+        stackers=names,
+        x="x",
+        source=source,
+        color=[VERDICT_COLORS.get(name, "#636363") for name in names],
+        legend_label=names,
+        alpha=0.8,
+    )
     return _finish(fig)
 
 
