@@ -15,8 +15,6 @@ The id is the path segment as the router decodes it: ``/rest/c/a%2Fb%20c`` delet
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from bulkdelete.emulator.faults import STATE_KEY
@@ -62,7 +60,7 @@ def _gate(request: web.Request) -> web.Response | None:
     if config.api_key is not None and key.strip() != config.api_key:
         return rest_error(401, "invalid_token", "The provided key is invalid.")
     collection = request.match_info["collection"]
-    if not state.take_quota("rest:" + collection, asyncio.get_running_loop().time()):
+    if not state.take_quota("rest:" + collection, state.now()):
         return throttled(rest_error(429, "too_many_requests", "Too many requests. Retry later."), state)
     if config.refuse is not None:
         status, code = config.refuse

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from bulkdelete.emulator.coveo import CoveoError, gated
 from bulkdelete.emulator.responses import json_response
-from bulkdelete.emulator.state import EmulatorState
+from bulkdelete.emulator.state import EmulatorState, SearchCache
 from bulkdelete.emulator.store import DocumentStore
 
 ROUTE = "/rest/search/v2"
@@ -137,22 +137,30 @@ async def search(request: web.Request, state: EmulatorState, org: str) -> web.Re
     key = (org, req.aq, req.view_all, req.first, req.count, req.fields)
     hit = cache.get(key)
     if hit is not None and req.max_age_s > 0 and now - hit[0] <= req.max_age_s:
-        answer = hit[1]
+        total, page = hit[1]
     else:
-        answer = _answer(state, query, req)
+        total, page = _answer(state, query, req)
         cache.pop(key, None)  # re-inserted last: the dict stays in age order
-        cache[key] = (now, answer)
+        cache[key] = (now, (total, page))
     duration = max(1, round((time.perf_counter() - started) * 1000))
-    return json_response({**answer, "duration": duration, "searchUid": str(uuid.uuid4())})
+    results = [_result(uri, req.fields) for uri in page]
+    return json_response(
+        {
+            "totalCount": total,
+            "totalCountFiltered": total,
+            "results": results,
+            "duration": duration,
+            "searchUid": str(uuid.uuid4()),
+        }
+    )
 
 
-def _answer(state: EmulatorState, query: UriQuery, req: SearchRequest) -> dict[str, Any]:
+def _answer(state: EmulatorState, query: UriQuery, req: SearchRequest) -> tuple[int, tuple[str, ...]]:
+    """``(totalCount, the page's uris)``: what the cache keeps (the uris are the store's own strings)."""
     uris = match(state.documents, query)
     if not req.view_all and state.secured:
         uris = [uri for uri in uris if uri not in state.secured]
-    page = uris[req.first : req.first + req.count]
-    results = [_result(uri, req.fields) for uri in page]
-    return {"totalCount": len(uris), "totalCountFiltered": len(uris), "results": results}
+    return len(uris), tuple(uris[req.first : req.first + req.count])
 
 
 def _result(uri: str, fields: tuple[str, ...] | None) -> dict[str, Any]:
@@ -164,7 +172,7 @@ def _result(uri: str, fields: tuple[str, ...] | None) -> dict[str, Any]:
     return {"title": title, "uri": uri, "printableUri": uri, "clickUri": uri, "uniqueId": unique, "raw": raw}
 
 
-def _evict(cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]], now: float) -> None:
+def _evict(cache: SearchCache, now: float) -> None:
     """Drop answers older than the TTL, and the oldest past ``CACHE_MAX_ENTRIES``."""
     while cache:
         oldest = next(iter(cache))

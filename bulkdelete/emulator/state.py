@@ -14,6 +14,9 @@ from bulkdelete.emulator.config import EmulatorConfig
 from bulkdelete.emulator.pipeline import IndexingPipeline, PendingDelete
 from bulkdelete.emulator.store import DocumentStore
 
+SearchCache = dict[tuple[Any, ...], tuple[float, tuple[int, tuple[str, ...]]]]
+"""Search answers by request: ``(monotonic time stored, (totalCount, the page's uris))``."""
+
 
 class Stats:
     """Request counters. ``max_per_second`` is exact: the most requests started in any 1 s sliding window.
@@ -114,7 +117,7 @@ class EmulatorState:
     documents: DocumentStore
     pipeline: IndexingPipeline
     secured: set[str] = field(default_factory=set)
-    search_cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    search_cache: SearchCache = field(default_factory=dict)
     clock_offset: float = 0.0
     stats: Stats = field(default_factory=Stats)
     status_history: dict[str, list[str]] = field(default_factory=dict)
@@ -163,7 +166,8 @@ class EmulatorState:
 
     def settle(self) -> None:
         """Apply (or fail) every Coveo delete that is due."""
-        self.pipeline.settle(self.now(), self.wall(), self.delete)
+        if self.pipeline.pending:  # the common case is cheap: every API request settles
+            self.pipeline.settle(self.now(), self.wall(), self.delete)
 
     def submit_delete(self, doc_id: str, children: bool, org: str, source: str, request_id: str) -> int:
         """A Coveo delete accepted with a 202: it takes effect after ``processing_delay_s``, or never when it

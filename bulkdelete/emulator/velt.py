@@ -11,7 +11,6 @@ otherwise good request fail with ``code: "internal"`` (they are not deleted).
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from typing import Any
 
@@ -86,7 +85,7 @@ async def _admit(request: web.Request, state: EmulatorState) -> tuple[str, list[
     org, ids = _parse(await request.read(), state.config.max_ids)
     if state.config.allowed_orgs is not None and org not in state.config.allowed_orgs:
         raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
-    if not state.take_quota("velt:" + org, asyncio.get_running_loop().time()):
+    if not state.take_quota("velt:" + org, state.now()):
         raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
     return org, ids
 

@@ -73,3 +73,10 @@ async def test_serves_until_a_signal_then_exits_zero_quietly(tmp_path: Path, sig
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_help_lists_the_verify_side_flags_and_routes() -> None:
+    result = CliRunner().invoke(emulator_command, ["--help"])
+    assert result.exit_code == 0
+    for text in ("--processing-delay", "--delete-fail-rate", "--secured-rate", "--logs-denied", "/rest/search/v2"):
+        assert text in result.output
