@@ -31,7 +31,7 @@ import orjson
 from aiohttp import web
 
 from bulkdelete.emulator.coveo import CoveoError, gated
-from bulkdelete.emulator.responses import json_response
+from bulkdelete.emulator.responses import coveo_error, json_response
 from bulkdelete.emulator.state import EmulatorState, SearchCache
 from bulkdelete.emulator.store import DocumentStore
 
@@ -74,12 +74,7 @@ def parse_aq(aq: str) -> UriQuery:
         values = [value]
     if aq[pos:].strip():
         raise ValueError(f"unexpected text at offset {pos}: {aq[pos:]!r}")
-    query = UriQuery(tuple(values), match[1] == "*=")
-    if query.wildcard:
-        for value in values:
-            if "?" in value or "*" in value[:-1]:
-                raise ValueError(f"the emulator supports a wildcard only at the end (got {value!r})")
-    return query
+    return UriQuery(tuple(values), match[1] == "*=")
 
 
 def _skip_space(text: str, pos: int) -> int:
@@ -103,13 +98,22 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
 
 
 def match(documents: DocumentStore, query: UriQuery) -> list[str]:
-    """Stored ids the query matches, sorted, each once."""
+    """Stored ids the query matches, sorted, each once. With ``*=``, ``*`` matches any run of characters and ``?``
+    any one character, anywhere in the value (case-insensitively, as ``==`` matches)."""
     found: set[str] = set()
     for value in query.values:
-        if query.wildcard and value.endswith("*"):
+        cut = min((i for i in (value.find("*"), value.find("?")) if i >= 0), default=-1)
+        if not query.wildcard or cut < 0:
+            found.update(documents.ids_folded(value))
+        elif cut == len(value) - 1 and value.endswith("*"):
             found.update(documents.ids_folded(value[:-1], prefix=True))
         else:
-            found.update(documents.ids_folded(value))
+            pattern = re.compile(
+                "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value),
+                re.IGNORECASE | re.DOTALL,
+            )
+            candidates = documents.ids_folded(value[:cut], prefix=True)
+            found.update(uri for uri in candidates if pattern.fullmatch(uri))
     return sorted(found)
 
 
@@ -233,5 +237,11 @@ def _org_param(request: web.Request) -> str:
     return org
 
 
+async def _not_allowed(request: web.Request) -> web.Response:
+    return coveo_error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here: POST a query.")
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post(ROUTE, gated(search, "search", _org_param))
+    # Any other method is the Search API's 405, not a document of the REST API's collection "search".
+    app.router.add_route("*", ROUTE, _not_allowed)

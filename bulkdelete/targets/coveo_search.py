@@ -42,7 +42,6 @@ MAX_RESULTS = 2000  # the Search API's numberOfResults cap
 MAX_PAGES = 10  # a query answering more than this many pages of look-alikes cannot settle its ids: retried
 GONE_EVIDENCE = "search: not found (viewAllContent)"
 _UNQUOTABLE = "holds a double quote or a backslash: the query language cannot express it exactly (never asked)"
-_WILDCARDS = ("*", "?")
 
 
 def search_base(region: str, org: str) -> str:
@@ -115,9 +114,6 @@ class CoveoSearchCheck:
                 verdicts.append(Verdict(Action.DONE, Outcome.PRESENT, status, "search: still in the index", latency))
             elif not self.children:
                 verdicts.append(Verdict(Action.DONE, Outcome.GONE, status, None, latency))
-            elif any(w in record_id for w in _WILDCARDS):
-                text = "its children cannot be asked: the id holds a wildcard character (* or ?)"
-                verdicts.append(Verdict(Action.DONE, Outcome.FAILED, status, text, latency))
             else:
                 verdicts.append(await self._children(transport, record_id))
         return verdicts
@@ -142,22 +138,24 @@ class CoveoSearchCheck:
         return Verdict(Action.DONE, Outcome.FAILED, reply.status, text, reply.latency_ms)
 
     async def _children(self, transport: Transport, record_id: str) -> Verdict:
-        """``gone``, or ``present`` when descendants (``ID/…``, byte for byte) are still in the index."""
+        """``gone``, or ``present`` when descendants (``ID/…``, byte for byte) are still in the index.
+
+        The wildcard query matches a superset (case, and a ``*`` or ``?`` of the id itself matching more): every
+        match is fetched and compared byte for byte; more matches than can be paged count as descendants left.
+        """
         prefix = record_id.rstrip("/") + "/"
-        aq = f"@uri*={quoted(prefix + '*')}"
-        reply = await self._query(transport, aq, 100, 0)
-        page = _results(reply)
-        if page is None:
-            return self._failure(reply)
-        total, uris = page
-        exact = sum(1 for uri in uris if uri.startswith(prefix))
-        # Look-alikes (another case) beyond the first page cannot be told apart from children: never guess gone.
-        left = exact + (total - len(uris) if total > len(uris) else 0)
+        answer = await self._uris(transport, f"@uri*={quoted(prefix + '*')}", MAX_RESULTS)
+        if isinstance(answer, Verdict):
+            if answer.action is Action.DONE and answer.outcome is Outcome.FAILED:  # too many look-alikes to page
+                self.children_left[record_id] = MAX_RESULTS * MAX_PAGES
+                return answer._replace(outcome=Outcome.PRESENT)
+            return answer
+        found, reply = answer
+        left = sum(1 for uri in found if uri.startswith(prefix))
         if left:
             self.children_left[record_id] = left
-            return Verdict(
-                Action.DONE, Outcome.PRESENT, reply.status, f"search: {left} children left", reply.latency_ms
-            )
+            text = f"search: {left} children left"
+            return Verdict(Action.DONE, Outcome.PRESENT, reply.status, text, reply.latency_ms)
         return Verdict(Action.DONE, Outcome.GONE, reply.status, None, reply.latency_ms)
 
     async def _query(self, transport: Transport, aq: str, count: int, first: int) -> Reply:
