@@ -10,6 +10,11 @@ never more than R in any 1 s window.
 
     .venv/bin/python benchmarks/quota_fidelity.py                    # R = 10 (20 s), 100 (15 s), 1000 (10 s)
     .venv/bin/python benchmarks/quota_fidelity.py --rates 1000 --seconds 10 --repeat 3
+    .venv/bin/python benchmarks/quota_fidelity.py --rates 800 --seconds 60 --fail-rate 0.05 --reset-rate 0.02
+
+With ``--fail-rate``/``--reset-rate`` the emulator answers that fraction 503 / drops the connection unanswered (seeded:
+``--seed``); the client retries them, so a run also shows whether a retry or a fresh connection after a drop breaks the
+bound. *achieved / R* then counts every request the quota let through (202 and 503: both used a slot of the quota).
 
 Bounded: D seconds per run (--stop-after), a timeout per process, loopback only.
 """
@@ -29,10 +34,10 @@ from common import ORG, SOURCE, bench_env, cli, emulator, machine, run_measured,
 DEFAULT_SECONDS = {10: 20.0, 100: 15.0, 1000: 10.0}
 
 
-def one_run(rate: int, seconds: float, tmp: Path, concurrency: int) -> dict[str, float | int]:
+def one_run(rate: int, seconds: float, tmp: Path, concurrency: int, faults: list[str]) -> dict[str, float | int]:
     ids = write_ids(tmp / f"ids-{rate}.txt", int(rate * seconds * 1.5) + 100)
     summary_path = tmp / "summary.json"
-    with emulator("--quota", f"{rate}/1s") as emu:
+    with emulator("--quota", f"{rate}/1s", *faults) as emu:
         cmd = cli(
             "coveo", "delete", "--base-url", emu.base_url, "--org", ORG, "--source", SOURCE,
             "--rate", str(rate), "--concurrency", str(concurrency), "--stop-after", f"{seconds:g}",
@@ -44,7 +49,8 @@ def one_run(rate: int, seconds: float, tmp: Path, concurrency: int) -> dict[str,
             sys.exit(f"R={rate}: exit {result.returncode}\n{result.stderr}")
         stats = emu.stats()
     summary = json.loads(summary_path.read_text())
-    accepted = stats["by_status"].get("202", 0)
+    # Every request the quota let through used a slot of it: 202s, and 503s (the fault comes after the quota check).
+    accepted = stats["by_status"].get("202", 0) + stats["by_status"].get("503", 0)
     return {
         "rate": rate,
         "seconds": seconds,
@@ -53,29 +59,33 @@ def one_run(rate: int, seconds: float, tmp: Path, concurrency: int) -> dict[str,
         "achieved_run": accepted / (rate * summary["elapsed_s"]),
         "throttled": stats["throttled"],
         "max_per_second": stats["max_per_second"],
+        "resets": stats.get("resets", 0),
         "client_cpu": result.cpu_s / summary["elapsed_s"],
     }
 
 
 def main(args: argparse.Namespace) -> None:
     rows = []
+    faults = ["--fail-rate", str(args.fail_rate), "--reset-rate", str(args.reset_rate), "--seed", str(args.seed)]
     with tempfile.TemporaryDirectory() as tmp:
         for rate in args.rates:
             seconds = args.seconds or DEFAULT_SECONDS.get(rate, 10.0)
             for _ in range(args.repeat):
-                row = one_run(rate, seconds, Path(tmp), args.concurrency)
+                row = one_run(rate, seconds, Path(tmp), args.concurrency, faults)
                 print(f"R={rate}: {row}", file=sys.stderr)
                 rows.append(row)
     print(f"machine: {machine()}; {versions()}")
     print(f"client: bulkdelete coveo delete --rate R --concurrency {args.concurrency} --stop-after D")
+    print(f"emulator: --quota R/1s {' '.join(faults)}")
     print()
-    print("| R req/s | D s | accepted | achieved / R | 429s | max in any 1 s | client CPU | verdict |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| R req/s | D s | accepted | achieved / R | 429s | max in any 1 s | dropped | client CPU | verdict |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         ok = row["achieved"] >= 0.97 and row["throttled"] == 0 and row["max_per_second"] <= row["rate"]
         print(
             f"| {row['rate']} | {row['seconds']:g} | {row['accepted']:,} | {row['achieved']:.3f} "
-            f"| {row['throttled']} | {row['max_per_second']} | {row['client_cpu']:.0%} | {'ok' if ok else 'SHORT'} |"
+            f"| {row['throttled']} | {row['max_per_second']} | {row['resets']} | {row['client_cpu']:.0%} "
+            f"| {'ok' if ok else 'SHORT'} |"
         )
 
 
@@ -85,4 +95,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, help="D for every R (default: 20, 15, 10 s)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per R (default 1)")
     parser.add_argument("--concurrency", type=int, default=64, help="--concurrency of the CLI (default 64)")
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="emulator --fail-rate: fraction answered 503")
+    parser.add_argument("--reset-rate", type=float, default=0.0, help="emulator --reset-rate: fraction dropped")
+    parser.add_argument("--seed", type=int, default=1, help="emulator --seed (default 1)")
     main(parser.parse_args())

@@ -337,3 +337,58 @@ def test_bad_margin_and_pause_are_refused() -> None:
         Pacer(10, margin=1.0)
     with pytest.raises(ValueError, match="pause"):
         Pacer(10, clock=lambda: 0.0).pause(-1.0)
+
+
+async def depart(pacer: Pacer, duration: float, rng: random.Random, *, report: bool) -> list[float]:
+    """Like ``drive``, but 5% of requests leave only after a 10–40 ms connect, and every request granted in
+    [3.00, 3.04) s only at 3.045 s (the connections dropped together, reopened together): departure times (issue 20).
+
+    With ``report`` each such request tells the pacer when it leaves (``left_late``), as the transport does.
+    """
+    loop = asyncio.get_running_loop()
+    departures: list[float] = []
+
+    async def worker() -> None:
+        while loop.time() < duration:
+            await pacer.acquire()
+            granted = loop.time()
+            storm = 3.0 <= granted < 3.04
+            if storm or rng.random() < 0.05:
+                # A new connection is opened first.
+                await asyncio.sleep(3.045 - granted if storm else rng.uniform(0.01, 0.04))
+                if report:
+                    pacer.left_late(granted)
+            departures.append(loop.time())
+            await asyncio.sleep(rng.uniform(0.0, 0.003))
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(64):
+            tg.create_task(worker())
+    return departures
+
+
+@pytest.mark.parametrize("rate", [100, 800, 1000])
+def test_a_request_that_leaves_late_for_a_new_connection_takes_the_next_slot(rate: int) -> None:
+    """Departures, as the server sees them, stay within R in any 1 s window when late ones are reported; unreported,
+    the same schedule breaks the bound (the issue-20 mechanism), and reporting costs only the late ones' slots."""
+    unreported = run_virtual(lambda: depart(Pacer(rate), 10.0, random.Random(rate), report=False))
+    assert max_in_window(unreported, 1.0) > rate
+    pacer = Pacer(rate)
+    departures = run_virtual(lambda: depart(pacer, 10.0, random.Random(rate), report=True))
+    assert max_in_window(departures, 1.0) <= rate
+    assert 0 < pacer.late <= 0.06 * len(departures) + 0.04 * rate
+    sustained = sum(1 for t in departures if t < 10.0) / 10.0
+    assert sustained >= 0.97 * rate - pacer.late / 10.0  # each late departure cost one slot, nothing else
+
+
+def test_left_late_within_the_slack_changes_nothing_and_unlimited_never_charges() -> None:
+    now = [100.0]
+    pacer = Pacer(800, clock=lambda: now[0])
+    assert pacer.try_acquire()
+    now[0] += 0.010  # 10 ms: within the 18 ms the margin absorbs at R=800
+    assert not pacer.left_late(100.0) and pacer.late == 0
+    now[0] += 0.015  # 25 ms after the grant: it takes the next slot
+    assert pacer.left_late(100.0) and pacer.late == 1
+    assert "late=1" in repr(pacer)
+    unlimited = Pacer(0, clock=lambda: now[0])
+    assert not unlimited.left_late(0.0) and unlimited.late == 0

@@ -16,6 +16,7 @@ from bulkdelete.cli.checks import check
 from bulkdelete.cli.checks import config_errors as config_errors  # where the commands import it from
 from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
 from bulkdelete.errors import ConfigError
+from bulkdelete.input.shard import Shard
 from bulkdelete.net.session import Network
 from bulkdelete.output import console
 from bulkdelete.output.console import LOG_FORMATS
@@ -182,6 +183,13 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 "always written as given, --resume always appends.",
             ),
             click.option("-q", "--quiet", is_flag=True, help="No human summary on stderr."),
+            click.option(
+                "--shard",
+                metavar="I/N",
+                help="Take only shard I of N of the input (0 <= I < N <= 4096), split by a hash of each id: N "
+                "processes given the same input take every record exactly once, e.g. --shard "
+                "$JOB_COMPLETION_INDEX/8 in a Kubernetes Indexed Job.",
+            ),
             network_options,
         ]
     )
@@ -209,6 +217,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
     unlimited: RateSpec = Unlimited()
     network = check(lambda: network_from(params), None)
     stop_after = params["stop_after"]
+    shard = params.get("shard")
     return RunOptions(
         inputs=tuple(params["files"]),
         fmt=params["fmt"],
@@ -234,6 +243,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         backoff=BackoffPolicy(),
         secrets=secrets + (network.secrets if network is not None else ()),
         network=network,
+        shard=check(lambda: Shard.parse(shard), None) if shard is not None else None,
     )
 
 

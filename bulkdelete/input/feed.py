@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from bulkdelete.input.reader import count_records, is_stream, read_records
+from bulkdelete.input.shard import Shard, ShardFilter
 from bulkdelete.records import Record
 
 CHUNK = 1024
@@ -99,6 +100,9 @@ class ReaderFeed:
     thread at its next hand-over (a thread blocked in a read is left behind: a daemon, it never delays the end of
     the process). An exception raised by the reader (e.g. ``ConfigError`` for a CSV without the id column) is
     re-raised by the iteration, after the records read before it.
+
+    With ``shard``, only that shard's records are handed over (filtered in the thread, so the others never reach
+    the loop); ``other_shards`` counts those passed over, and the tally counts this shard's records only.
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class ReaderFeed:
         chunk: int = CHUNK,
         depth: int = 4,
         results: bool = False,
+        shard: Shard | None = None,
     ) -> None:
         self._names = list(inputs) or ["-"]
         self._fmt, self._field, self._chunk, self._depth = fmt, field, chunk, depth
@@ -118,6 +123,8 @@ class ReaderFeed:
         self._make: ReaderFactory = lambda before_read, on_input: read_records(
             inputs, fmt=fmt, field=field, stdin=stdin, before_read=before_read, on_input=on_input, results=results
         )
+        # Without --shard nothing is added to the per-record path: the reader's generator is iterated as it is.
+        self._shard = ShardFilter(shard) if shard is not None else None
         self._handover: _Handover | None = None
         self._starts: list[int] = []  # records read before inputs[i] began, for each input begun
         self._read = 0  # records the thread has read so far (handed over or in its current chunk)
@@ -125,6 +132,12 @@ class ReaderFeed:
 
     def __repr__(self) -> str:
         return f"<ReaderFeed read={self._read} inputs_begun={len(self._starts)} finished={self._finished}>"
+
+    @property
+    def other_shards(self) -> int:
+        """Records of other shards passed over so far (``--shard``; 0 without it). After an early stop, the unread
+        rest of the input is not counted."""
+        return self._shard.others if self._shard is not None else 0
 
     async def __aiter__(self) -> AsyncIterator[list[Record]]:
         assert self._handover is None, "a ReaderFeed is iterated once"
@@ -160,12 +173,19 @@ class ReaderFeed:
         for index in range(max(current, 0), len(self._names)):
             name = self._names[index]
             if not is_stream(name):
-                count, complete = await asyncio.to_thread(count_records, name, fmt=self._fmt, field=self._field)
+                owns = self._shard.shard.owns if self._shard is not None else None
+                count, complete = await asyncio.to_thread(
+                    count_records, name, fmt=self._fmt, field=self._field, owns=owns
+                )
                 total, exact = total + count, exact and complete
             else:
                 total += self._read - starts[index] if index == current else 0
                 exact = False
         return Tally(total, exact)
+
+    def _records(self, before_read: Callable[[], None], on_input: Callable[[int], None]) -> Iterator[Record]:
+        records = self._make(before_read, on_input)
+        return self._shard.select(records) if self._shard is not None else records
 
     def _produce(self, handover: _Handover) -> None:
         """The thread: read, hand over chunks, then the end marker (or the reader's exception)."""
@@ -186,7 +206,7 @@ class ReaderFeed:
             self._starts.append(self._read + len(batch))
 
         try:
-            for record in self._make(before_read, on_input):
+            for record in self._records(before_read, on_input):
                 batch.append(record)
                 if len(batch) >= chunk and not hand_over():
                     return
@@ -205,6 +225,8 @@ class ReaderFeed:
 class CountedChunks:
     """Chunks of records from a caller (the library API) with the same ``aclose``/``tally`` as ``ReaderFeed``:
     the tally is the records taken, exact once the caller's iterable ended."""
+
+    other_shards = 0  # the caller picks its own records: no --shard here
 
     def __init__(self, chunks: AsyncIterable[Sequence[Record]]) -> None:
         self._chunks = chunks

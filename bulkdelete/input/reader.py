@@ -118,13 +118,17 @@ def is_stream(name: str) -> bool:
         return True
 
 
-def count_records(name: str, *, fmt: str = "auto", field: str | None = None) -> tuple[int, bool]:
+def count_records(
+    name: str, *, fmt: str = "auto", field: str | None = None, owns: Callable[[Record], bool] | None = None
+) -> tuple[int, bool]:
     """How many records the regular file ``name`` holds (the reader's own count: blank and ``#`` lines are not
-    records), and whether it could be read to its end (False after a read error: the count stops there)."""
+    records; with ``owns``, only those it accepts: ``Shard.owns``), and whether it could be read to its end (False
+    after a read error: the count stops there)."""
     count = 0
     try:
-        for _ in read_records([name], fmt=fmt, field=field):
-            count += 1
+        for record in read_records([name], fmt=fmt, field=field):
+            if owns is None or owns(record):
+                count += 1
     except ConfigError:
         return count, False
     return count, True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -40,11 +40,16 @@ class Network:
         return self.proxies.secrets
 
 
-def open_session(network: Network, *, limit: int = 100) -> aiohttp.ClientSession:
+def open_session(
+    network: Network, *, limit: int = 100, trace_configs: Sequence[aiohttp.TraceConfig] = ()
+) -> aiohttp.ClientSession:
     """A session that verifies certificates with ``network``'s trust and never reads proxies or ``.netrc`` itself.
 
     ``trust_env=False``: proxies are chosen per request by ``ProxyRoutes`` (curl's rules, not aiohttp's), and
-    aiohttp's ``trust_env`` would also send ``~/.netrc`` credentials to the API host.
+    aiohttp's ``trust_env`` would also send ``~/.netrc`` credentials to the API host. ``trace_configs``: aiohttp's
+    tracing hooks (a paced run's ``transport.connect_trace()``).
     """
     connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, ssl=network.ssl_context)
-    return aiohttp.ClientSession(connector=connector, raise_for_status=False, trust_env=False)
+    return aiohttp.ClientSession(
+        connector=connector, raise_for_status=False, trust_env=False, trace_configs=list(trace_configs) or None
+    )

@@ -39,7 +39,7 @@ def target_label(target: dict[str, Any]) -> str:
 class RunInfo:
     """The summary's facts about the run. ``rate_final`` is in req/s, ``0`` for unlimited (as ``--rate 0``);
     ``quota_found``: the rate (req/s) at which ``--rate auto`` last saw the API throttle, its estimate of the quota
-    (None with a fixed rate, or when the API never throttled)."""
+    (None with a fixed rate, or when the API never throttled); ``shard``: ``I/N`` with ``--shard``, else None."""
 
     started_at: str
     finished_at: str
@@ -47,4 +47,5 @@ class RunInfo:
     rate_final: float | None
     timeline: list[dict[str, object]] = field(default_factory=list)
     quota_found: float | None = None
+    shard: str | None = None
     version: str = __version__

@@ -51,9 +51,11 @@ def build_summary(
     info: RunInfo,
     unsent: int = 0,
     unsent_exact: bool = True,
+    other_shards: int = 0,
 ) -> dict[str, Any]:
     """The summary document; ``timeline`` comes last, as it is by far the longest part. ``unsent``: records not
-    decided (no line); ``unsent_exact`` False when a stream was not read to its end (more may have followed)."""
+    decided (no line); ``unsent_exact`` False when a stream was not read to its end (more may have followed).
+    ``other_shards``: records passed over as another shard's (``--shard``; always present, 0 without it)."""
     latency = stats.latency
     return {
         "version": info.version,
@@ -66,6 +68,8 @@ def build_summary(
         "not_ok": stats.not_ok,
         "unsent": unsent,
         "unsent_exact": unsent_exact,
+        "shard": info.shard,
+        "other_shards": other_shards,
         "requests": stats.requests,
         "retries": stats.retries,
         "throttled": stats.throttled,
@@ -110,6 +114,8 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["stop_reason"] != StopReason.COMPLETED.value:
         why = summary["stop_message"] or summary["stop_reason"]
         lines.append(f"  stopped   {summary['stop_reason']}: {why}")
+    if summary.get("shard") is not None:
+        lines.append(f"  shard     {summary['shard']}: {summary['other_shards']:,} records of other shards passed over")
     unsent, exact = summary["unsent"], summary["unsent_exact"]
     if unsent or not exact:
         count = f"{unsent:,} records" if exact else f"{unsent:,} records read (and the rest of the unread input)"

@@ -20,9 +20,10 @@ from typing import IO, Any, BinaryIO, Protocol
 
 from bulkdelete.errors import AbortRun, TransportError
 from bulkdelete.input.feed import CountedChunks, ReaderFeed
+from bulkdelete.input.shard import Shard
 from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
-from bulkdelete.net.transport import HttpTransport
+from bulkdelete.net.transport import HttpTransport, connect_trace
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
 from bulkdelete.output.journal import load_ok_ids
 from bulkdelete.output.journal_lock import journal_locked
@@ -76,6 +77,8 @@ class RunOptions:
     """Everything a run needs besides its target.
 
     ``rate``: ``FixedRate(r)`` (``--rate r``), ``Unlimited()`` (``--rate 0``) or ``AutoRate()`` (``--rate auto``).
+    ``shard``: ``Shard(i, n)`` (``--shard i/n``) takes only that shard's records of ``inputs``; ids a library caller
+    hands over are its own choice (``shard_of`` picks them), so a shard given with them is a ``ValueError``.
     """
 
     inputs: tuple[str, ...] = ()
@@ -105,6 +108,7 @@ class RunOptions:
     seed: int | None = None
     secrets: tuple[Secret, ...] = ()
     network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
+    shard: Shard | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
@@ -179,10 +183,12 @@ async def _run_deletion(
     on_result: Callable[[Result], None] | None,
     interrupt: asyncio.Event | None,
 ) -> RunReport:
+    if records is not None and options.shard is not None:
+        raise ValueError("RunOptions.shard applies to the inputs read; pick the ids you pass with shard_of(id, n)")
     source = (
         CountedChunks(records)
         if records is not None
-        else ReaderFeed(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin)
+        else ReaderFeed(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, shard=options.shard)
     )
     err = stderr if stderr is not None else sys.stderr
     console = Console(err, options.log_format, options.secrets)
@@ -220,7 +226,10 @@ async def _run_deletion(
     # --rate auto: what it held over the last minute (the rate at the very end may be a fresh cut), else the flag.
     rate_final = (timeline.recent_rate() or rate.current_rate) if auto else rate.current_rate
     quota_found = rate.adaptive.ceiling if isinstance(rate, AutoPacedRate) else None
-    run_info = RunInfo(started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows(), quota_found)
+    shard = None if options.shard is None else str(options.shard)
+    run_info = RunInfo(
+        started_at, utc_now_iso(), describe_target(target), rate_final, timeline.rows(), quota_found, shard
+    )
     summary = build_summary(
         stats,
         end,
@@ -230,6 +239,7 @@ async def _run_deletion(
         info=run_info,
         unsent=unsent,
         unsent_exact=tally.exact,
+        other_shards=source.other_shards,
     )
     if options.summary_path is not None and not _write_summary(options.summary_path, summary, console):
         exit_code = summary["exit_code"] = EXIT_ABORTED
@@ -248,11 +258,13 @@ def _progress(
     """A live bar on a terminal (never in JSON: every line must parse), else a line every ``--log-every``."""
     if options.quiet:
         return None, None
+    # The total comes from counting the inputs' lines: with --shard that would be every shard's, so none is shown.
+    counted = options.inputs if options.shard is None else ()
     if not console.is_json and wants_progress(options.progress, console.stream):
         bar = Progress(
             console.stream,
             stats,
-            options.inputs,
+            counted,
             current_rate=(lambda: rate.current_rate) if auto else None,
             console=console,
         )
@@ -262,7 +274,7 @@ def _progress(
     log = ProgressLog(
         console,
         stats,
-        options.inputs,
+        counted,
         every=options.log_every,
         target=lambda: rate.current_rate,
         paused_s=lambda: rate.paused_s,
@@ -284,7 +296,9 @@ async def _drive(
     interrupt: asyncio.Event | None,
 ) -> RunEnd:
     network = options.network if options.network is not None else Network.from_env()
-    async with open_session(network, limit=options.concurrency + 2) as session:
+    # A paced run learns when a request leaves late for a new connection (issue 20); an unlimited one has no slots.
+    traces = () if isinstance(options.rate, Unlimited) else (connect_trace(),)
+    async with open_session(network, limit=options.concurrency + 2, trace_configs=traces) as session:
         transport = HttpTransport(
             session,
             rate,

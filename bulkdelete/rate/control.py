@@ -148,7 +148,17 @@ class PacedRate:
     cap. A success ends the streak.
     """
 
-    __slots__ = ("_backoff", "_last_throttle_at", "_pacer", "_rng", "_streak", "acquire", "clock", "try_acquire")
+    __slots__ = (
+        "_backoff",
+        "_last_throttle_at",
+        "_pacer",
+        "_rng",
+        "_streak",
+        "acquire",
+        "clock",
+        "left_late",
+        "try_acquire",
+    )
 
     def __init__(
         self, pacer: Pacer, clock: Callable[[], float], backoff: BackoffPolicy, rng: random.Random | None = None
@@ -163,6 +173,8 @@ class PacedRate:
         # would be one more Python frame each time.
         self.try_acquire: Callable[[], bool] = pacer.try_acquire
         self.acquire: Callable[[], Awaitable[None]] = pacer.acquire
+        # Called by the transport when a request leaves only after opening a new connection (issue 20).
+        self.left_late: Callable[[float], bool] = pacer.left_late
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._pacer!r} streak={self._streak}>"

@@ -16,6 +16,15 @@ computed from the clock *at grant time*, a late wake-up cannot bunch grants: eve
 ``<= R·T + 2`` for every ``T`` and ``<= R`` for ``T = 1``. When the schedule has fallen behind (idle
 workers, a stall) it re-anchors at ``now - tolerance``: at most two grants can then happen back to back.
 
+A request that needs a new connection (after a dropped one) leaves later than its grant by the connect time, while
+the requests granted after it leave on time: seen by the server, it bunches with the next slots (issue 20: 802
+starts in one second at ``--rate 800`` with 2% dropped connections). In any 1-second window the margin absorbs a
+spread of departure delays up to ``slack = R/R' - 1 - tolerance - early - 1/(2R')`` (18.0 ms at R=800, 4.6 ms at
+R=100, 0 at R=10); a request that left later than that after its grant (``left_late``, called by the transport
+once its connection is open) gives its slot back and takes the next one: the schedule moves one slot on, so the
+window that holds it holds one slot fewer. Every arrival then lies within ``slack`` of a slot, and no 1-second
+window exceeds R.
+
 Waiters are served FIFO. Only the head of the queue sleeps (until its slot or the end of a pause); the
 others wait on a future that their predecessor resolves when it leaves the queue. A cancelled waiter simply
 leaves the queue: slots are not reserved in advance, so nothing is wasted and nobody else's schedule moves.
@@ -60,11 +69,13 @@ class Pacer:
         "_granted",
         "_interval",
         "_last_slot",
+        "_late",
         "_margin",
         "_pause_start",
         "_paused_done",
         "_paused_until",
         "_rate",
+        "_slack",
         "_sleep",
         "_tolerance",
         "_waiters",
@@ -87,6 +98,8 @@ class Pacer:
         self._interval = 0.0  # seconds between slots, 0 when unlimited
         self._tolerance = 0.0  # how far in the past a slot may lie when granted
         self._early = 0.0  # how far ahead of its slot a grant may happen
+        self._slack = math.inf  # how much later than its grant a request may leave and still fit the 1 s bound
+        self._late = 0  # requests that left later than that: each took one more slot
         # The slot of the latest grant; -inf means "no schedule yet": the next grant anchors at ``now``,
         # credit-free.
         self._last_slot = -math.inf
@@ -120,6 +133,11 @@ class Pacer:
         return self._granted
 
     @property
+    def late(self) -> int:
+        """How many requests left more than the slack after their grant (``left_late``): each took one more slot."""
+        return self._late
+
+    @property
     def waiters(self) -> int:
         """How many callers are waiting in ``acquire``."""
         return len(self._waiters)
@@ -139,7 +157,7 @@ class Pacer:
         return (
             f"<Pacer rate={rate} margin={self._margin:g} granted={self._granted} "
             f"next_slot={_relative(nxt, now)} paused_until={_relative(self._paused_until, now)} "
-            f"paused_s={self.paused_s:.3f} waiters={len(self._waiters)}>"
+            f"paused_s={self.paused_s:.3f} late={self._late} waiters={len(self._waiters)}>"
         )
 
     # -- control --
@@ -154,6 +172,7 @@ class Pacer:
         self._rate = float(rate)
         if rate == 0.0:
             self._interval = self._tolerance = self._early = 0.0
+            self._slack = math.inf
             self._last_slot = -math.inf  # coming back to a finite rate starts a fresh, credit-free schedule
             return
         self._interval = 1.0 / (rate * (1.0 - self._margin))
@@ -165,6 +184,11 @@ class Pacer:
         # early recovers it; grants stay within [slot - early, slot + tolerance] and tolerance + early < 2/R', so
         # both window bounds still hold (R=1000 now holds 0.974-0.979, benchmarks/RESULTS.md).
         self._early = min(0.0005, 0.5 * self._interval)
+        # What the margin leaves of a 1 s window once grants may be ``tolerance`` late and ``early`` early: a spread
+        # of departure delays up to this keeps R'·(1 + tolerance + early + slack) < R.
+        # (half a slot less: the window's count is ceil(R'·length), so the length must stay under R/R' = 1/(1-margin)).
+        lead = self._tolerance + self._early + 0.5 * self._interval
+        self._slack = max(0.0, 1.0 / (1.0 - self._margin) - 1.0 - lead)
 
     def pause(self, seconds: float) -> None:
         """Hold every acquirer until ``now + seconds``. Extends a running pause, never shortens it."""
@@ -181,6 +205,19 @@ class Pacer:
                 self._paused_done += self._paused_until - self._pause_start
             self._pause_start = now
         self._paused_until = until
+
+    def left_late(self, granted_at: float) -> bool:
+        """The request granted at ``granted_at`` (this pacer's clock) leaves only now, e.g. once a new connection is
+        open. Later than the slack after its grant, it gives its slot back and takes the next one (True): the schedule
+        moves one slot on, so the server never sees it bunched with the slots granted meanwhile."""
+        now = self._now()
+        if now - granted_at <= self._slack:
+            return False
+        self._late += 1
+        # Its own slot went by unused; it now stands for the next one. A schedule that fell behind re-anchors as a
+        # grant does, so a late departure never hands out credit.
+        self._last_slot = max(self._last_slot + self._interval, now - self._tolerance)
+        return True
 
     # -- acquiring --
 

@@ -98,7 +98,9 @@ async def run_verification(
     source = (
         CountedChunks(records)
         if records is not None
-        else ReaderFeed(options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, results=True)
+        else ReaderFeed(
+            options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, results=True, shard=options.shard
+        )
     )
     console = Console(stderr if stderr is not None else sys.stderr, options.log_format, options.secrets)
     outputs = _Outputs(options.output, options.overwrite, stdout if stdout is not None else sys.stdout.buffer, on_line)
