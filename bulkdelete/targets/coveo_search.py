@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import orjson
 
+from bulkdelete.errors import ConnectError, TransportError
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, verdict_for
@@ -140,11 +141,17 @@ class CoveoSearchCheck:
     async def _children(self, transport: Transport, record_id: str) -> Verdict:
         """``gone``, or ``present`` when descendants (``ID/…``, byte for byte) are still in the index.
 
+        A child query that gets no answer makes this id alone retried (the batch's other ids keep their verdicts).
         The wildcard query matches a superset (case, and a ``*`` or ``?`` of the id itself matching more): every
         match is fetched and compared byte for byte; more matches than can be paged count as descendants left.
         """
         prefix = record_id.rstrip("/") + "/"
-        answer = await self._uris(transport, f"@uri*={quoted(prefix + '*')}", MAX_RESULTS)
+        try:
+            answer = await self._uris(transport, f"@uri*={quoted(prefix + '*')}", MAX_RESULTS)
+        except ConnectError:
+            raise  # the API unreachable: the engine counts it for the whole query
+        except TransportError as exc:  # one id's children went unanswered: that id is asked again, not the query's
+            return Verdict(Action.RETRY, Outcome.FAILED, None, f"children query: {exc}")
         if isinstance(answer, Verdict):
             if answer.action is Action.DONE and answer.outcome is Outcome.FAILED:  # too many look-alikes to page
                 self.children_left[record_id] = MAX_RESULTS * MAX_PAGES

@@ -99,6 +99,7 @@ class Verifier:
         logs: CoveoLogs | None = None,
         clock: Callable[[], float] | None = None,
         parked: Callable[[int], None] | None = None,
+        on_round: Callable[[Verifier, int, float], None] | None = None,
     ) -> None:
         self._check = check
         self._transport = transport
@@ -116,6 +117,7 @@ class Verifier:
         self._logs = logs
         self._clock = clock or asyncio.get_running_loop().time
         self._parked = parked or _ignore  # records moved to (+n) or read back from (-n) a spool
+        self._on_round = on_round  # (verifier, ids not gone yet, seconds to the next round) after each round
         self._verdicts: dict[int, VerdictKind | None] = {}
         self._duplicates = Spool()
         self._next: Spool | None = None
@@ -158,6 +160,8 @@ class Verifier:
                 pending = self._draining(spool)
                 round_start = min(round_start + interval, deadline)
                 interval = min(interval * 2, self._options.max_interval_s)
+                if self._on_round is not None:
+                    self._on_round(self, len(spool), max(round_start - self._clock(), 0.0))
                 if not await self._sleep_until(round_start):
                     return self._stopped(end)
                 self._round += 1
@@ -345,6 +349,14 @@ def _duplicate(record: Record, verdict: VerdictKind) -> VerdictLine:
 
 
 def _log_error(entry: dict[str, object]) -> str:
+    """``the Logs API reports its delete ERROR at INDEXING: <the reason in meta>``."""
     meta = entry.get("meta")
-    reason = f": {meta}" if meta else ""
-    return f"the Logs API reports its delete {entry.get('result')} at {entry.get('task')}{reason}"
+    if isinstance(meta, dict):
+        reason = "; ".join(
+            str(value) if key in ("error", "reason", "message") else f"{key}: {value}" for key, value in meta.items()
+        )
+    else:
+        reason = str(meta or "")
+    return f"the Logs API reports its delete {entry.get('result')} at {entry.get('task')}" + (
+        f": {reason}" if reason else ""
+    )

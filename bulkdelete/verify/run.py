@@ -127,6 +127,7 @@ async def run_verification(
                 outputs.write,
                 logs=reader,
                 parked=parked,
+                on_round=None if options.quiet else _round_line(console),
             )
             outputs.sink.on_failure = _stop_on_failure(verifier, console)
             end = await _drive(verifier, source, options, console, outputs, interrupt)
@@ -173,6 +174,23 @@ async def _drive(
             if not verifier.stopping:
                 raise
             return RunEnd(StopReason.INTERRUPTED, "in-flight checks cancelled after the grace period", 0)
+
+
+def _round_line(console: Console) -> Callable[[Verifier, int, float], None]:
+    """One line per round: what is decided so far, how many ids wait, when they are checked again."""
+
+    def said(verifier: Verifier, waiting: int, next_in: float) -> None:
+        decided = ", ".join(f"{name} {count:,}" for name, count in sorted(verifier.counts.items())) or "none yet"
+        console.info(
+            f"verify: round {verifier.rounds} done ({decided}); {waiting:,} not gone yet, checked again in "
+            f"{next_in:.0f} s",
+            round=verifier.rounds,
+            waiting=waiting,
+            next_in_s=round(next_in, 1),
+            verdicts=dict(verifier.counts),
+        )
+
+    return said
 
 
 def _stop_on_failure(verifier: Verifier, console: Console) -> Callable[[JsonLinesSink], None]:
