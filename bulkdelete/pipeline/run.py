@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import signal
 import sys
-from collections.abc import AsyncIterable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
@@ -55,6 +56,8 @@ from bulkdelete.rate.control import (
     build_rate_control,
 )
 from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.redis_store import RateStore, open_grants
+from bulkdelete.rate.shared import GrantStore
 from bulkdelete.records import Record, Result
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
@@ -76,6 +79,7 @@ class RunOptions:
     """Everything a run needs besides its target.
 
     ``rate``: ``FixedRate(r)`` (``--rate r``), ``Unlimited()`` (``--rate 0``) or ``AutoRate()`` (``--rate auto``).
+    ``rate_store``: share that rate (a ``FixedRate``) with every process using the same store and key (SPEC §12).
     """
 
     inputs: tuple[str, ...] = ()
@@ -105,10 +109,13 @@ class RunOptions:
     seed: int | None = None
     secrets: tuple[Secret, ...] = ()
     network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
+    rate_store: RateStore | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
             raise TypeError(f"rate must be FixedRate(r), Unlimited() or AutoRate() (got {self.rate!r})")
+        if self.rate_store is not None and not isinstance(self.rate, FixedRate):
+            raise ValueError(f"a rate store shares a fixed rate, FixedRate(r) (got {self.rate!r})")
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
@@ -165,7 +172,24 @@ async def run_deletion(
     if not options.dry_run:
         ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
     with journal_locked(options.resume):
-        return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt)
+        async with _shared_rate(options) as store:
+            return await _run_deletion(
+                target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt, store
+            )
+
+
+@contextlib.asynccontextmanager
+async def _shared_rate(options: RunOptions) -> AsyncIterator[GrantStore | None]:
+    """The fleet's rate store, connected (``ConfigError`` when it cannot be: nothing sent), or None without one."""
+    store = options.rate_store
+    if store is None or options.dry_run:
+        yield None
+        return
+    if store.tls is None and store.url.startswith("rediss:"):  # the run's trust: the OS store plus --ca-bundle
+        network = options.network if options.network is not None else Network.from_env()
+        store = dataclasses.replace(store, tls=network.ssl_context)
+    async with open_grants(store) as grants:
+        yield grants
 
 
 async def _run_deletion(
@@ -178,6 +202,7 @@ async def _run_deletion(
     stderr: IO[str] | None,
     on_result: Callable[[Result], None] | None,
     interrupt: asyncio.Event | None,
+    store: GrantStore | None,
 ) -> RunReport:
     source = (
         CountedChunks(records)
@@ -194,7 +219,8 @@ async def _run_deletion(
     stats = RunStats()
     # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
     clock = loop_clock(asyncio.get_running_loop())
-    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=random.Random(options.seed))
+    rng = random.Random(options.seed)
+    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=rng, store=store)
     auto = isinstance(options.rate, AutoRate)
     progress, log = _progress(options, console, stats, rate, auto, clock)
     paths = ResultPaths(options.output, options.resume, options.overwrite)
