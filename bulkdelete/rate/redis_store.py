@@ -198,7 +198,7 @@ async def open_grants(store: RateStore) -> AsyncIterator[RedisGrants]:
     }
     if parts.scheme == "rediss":
         options.update(connection_class=_trusted_tls_class(), tls=store.tls or ssl.create_default_context())
-    client = Redis(connection_pool=ConnectionPool(**options))
+    client = Redis.from_pool(ConnectionPool(**options))  # the client owns the pool: aclose() closes it
     grants = RedisGrants(client, store)
     try:
         try:
