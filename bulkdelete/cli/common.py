@@ -14,7 +14,14 @@ import click
 from bulkdelete.cli import loop
 from bulkdelete.cli.checks import check
 from bulkdelete.cli.checks import config_errors as config_errors  # where the commands import it from
-from bulkdelete.cli.options import check_writable, parse_duration, parse_max_errors, parse_rate
+from bulkdelete.cli.options import (
+    check_writable,
+    parse_duration,
+    parse_max_errors,
+    parse_rate,
+    parse_rate_store,
+    rate_key_for,
+)
 from bulkdelete.errors import ConfigError
 from bulkdelete.input.shard import Shard
 from bulkdelete.net.session import Network
@@ -84,6 +91,19 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 metavar="R|auto",
                 help="Max requests started per second, in any 1 s window, no start-up burst; "
                 "0 = unlimited; auto = find the quota by probing, starting from this default.",
+            ),
+            click.option(
+                "--rate-store",
+                metavar="URL",
+                help="Share --rate with every process using this Redis store and --rate-key: "
+                "redis://[user@]host:port/db or rediss://… (TLS, trusting --ca-bundle too). A password only from "
+                "the environment variable: redis://:PASSWORD@host:port/db.",
+            ),
+            click.option(
+                "--rate-key",
+                metavar="KEY",
+                help="The shared quota's key on --rate-store  [default: bulkdelete:{api}:{org}; "
+                "http: bulkdelete:http:{host}].",
             ),
             click.option(
                 "--concurrency",
@@ -218,11 +238,19 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
     network = check(lambda: network_from(params), None)
     stop_after = params["stop_after"]
     shard = params.get("shard")
+    rate = check(lambda: parse_rate(params["rate"], default_of("rate")), unlimited)
+    store = None
+    if params.get("rate_store"):
+        store = check(lambda: parse_rate_store(params["rate_store"], _from_command_line("rate_store"), rate), None)
+    if store is not None:
+        key = params.get("rate_key") or rate_key_for(_api_name(), params)
+        store = replace(store, key=key)
+        secrets += (store.password,) if store.password is not None else ()
     return RunOptions(
         inputs=tuple(params["files"]),
         fmt=params["fmt"],
         field=params["field"],
-        rate=check(lambda: parse_rate(params["rate"], default_of("rate")), unlimited),
+        rate=rate,
         concurrency=params["concurrency"],
         max_attempts=params["max_attempts"],
         timeout=params["timeout"],
@@ -244,7 +272,20 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         secrets=secrets + (network.secrets if network is not None else ()),
         network=network,
         shard=check(lambda: Shard.parse(shard), None) if shard is not None else None,
+        rate_store=store,
     )
+
+
+def _from_command_line(name: str) -> bool:
+    context = click.get_current_context(silent=True)
+    return context is not None and context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
+def _api_name() -> str:
+    """The running command's API (``coveo``, ``velt``, ``http``): the group above the ``delete`` command."""
+    context = click.get_current_context(silent=True)
+    parent = context.parent if context is not None else None
+    return (parent.info_name if parent is not None else None) or "bulkdelete"
 
 
 def replace(obj: T, **changes: Any) -> T:

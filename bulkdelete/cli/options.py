@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from bulkdelete.errors import ConfigError
 from bulkdelete.net.hosts import is_loopback_host
-from bulkdelete.rate.control import RateSpec, parse_rate_spec
+from bulkdelete.rate.control import AutoRate, RateSpec, Unlimited, parse_rate_spec
+from bulkdelete.rate.redis_store import RateStore, has_password
 from bulkdelete.secrets import Secret
 
 FUTURE_ORDERING_TOLERANCE_MS = 5 * 60 * 1000
@@ -36,6 +37,40 @@ def parse_rate(text: str, default: str | None = None) -> RateSpec:
     if rate is not None and (not rate >= 0 or rate == float("inf")):
         raise ConfigError(f"--rate must be >= 0 (got {text})")
     return parse_rate_spec(text, auto_start=_positive(default))
+
+
+def parse_rate_store(url: str, from_command_line: bool, rate: RateSpec) -> RateStore:
+    """``--rate-store URL`` (SPEC §12), its key still to be set. A password in ``url`` is a secret: accepted from
+    ``BULKDELETE_RATE_STORE`` only. The shared rate is a number: ``auto`` cannot be shared (yet), and ``0`` (unlimited)
+    has nothing to share."""
+    if from_command_line and has_password(url):
+        raise ConfigError(
+            "--rate-store: a password never goes on the command line (it would show in ps and shell history): "
+            "set BULKDELETE_RATE_STORE=redis://:PASSWORD@host:port/db instead"
+        )
+    store = RateStore.from_url(url, key="")
+    if isinstance(rate, AutoRate):
+        raise ConfigError("--rate auto cannot be shared through --rate-store (yet): give the fleet's budget, --rate R")
+    if isinstance(rate, Unlimited):
+        raise ConfigError(
+            "--rate 0 (unlimited) leaves nothing to share through --rate-store: give the fleet's budget, --rate R"
+        )
+    return store
+
+
+def rate_key_for(api: str, params: dict[str, object]) -> str:
+    """``--rate-key``'s default: ``bulkdelete:{api}:{org}``, or ``bulkdelete:http:{host}`` for any REST API."""
+    if api == "http":
+        template = params.get("url_template") or ""
+        base = params.get("base_url") or ""
+        url = str(base) if str(template).startswith("/") else str(template)
+        try:
+            host = urlsplit(url).hostname or "-"
+        except ValueError:
+            host = "-"
+        return f"bulkdelete:http:{host}"
+    org = params.get("org") or "-"
+    return f"bulkdelete:{api}:{org}"
 
 
 def _positive(text: str | None) -> float | None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import signal
 import sys
-from collections.abc import AsyncIterable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import IO, Any, BinaryIO, Protocol
@@ -56,6 +57,8 @@ from bulkdelete.rate.control import (
     build_rate_control,
 )
 from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.redis_store import RateStore, open_grants
+from bulkdelete.rate.shared import GrantStore
 from bulkdelete.records import Record, Result
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
@@ -79,6 +82,7 @@ class RunOptions:
     ``rate``: ``FixedRate(r)`` (``--rate r``), ``Unlimited()`` (``--rate 0``) or ``AutoRate()`` (``--rate auto``).
     ``shard``: ``Shard(i, n)`` (``--shard i/n``) takes only that shard's records of ``inputs``; ids a library caller
     hands over are its own choice (``shard_of`` picks them), so a shard given with them is a ``ValueError``.
+    ``rate_store``: share that rate (a ``FixedRate``) with every process using the same store and key (SPEC §12).
     """
 
     inputs: tuple[str, ...] = ()
@@ -109,10 +113,13 @@ class RunOptions:
     secrets: tuple[Secret, ...] = ()
     network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
     shard: Shard | None = None
+    rate_store: RateStore | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
             raise TypeError(f"rate must be FixedRate(r), Unlimited() or AutoRate() (got {self.rate!r})")
+        if self.rate_store is not None and not isinstance(self.rate, FixedRate):
+            raise ValueError(f"a rate store shares a fixed rate, FixedRate(r) (got {self.rate!r})")
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
@@ -169,7 +176,24 @@ async def run_deletion(
     if not options.dry_run:
         ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
     with journal_locked(options.resume):
-        return await _run_deletion(target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt)
+        async with _shared_rate(options) as store:
+            return await _run_deletion(
+                target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt, store
+            )
+
+
+@contextlib.asynccontextmanager
+async def _shared_rate(options: RunOptions) -> AsyncIterator[GrantStore | None]:
+    """The fleet's rate store, connected (``ConfigError`` when it cannot be: nothing sent), or None without one."""
+    store = options.rate_store
+    if store is None or options.dry_run:
+        yield None
+        return
+    if store.tls is None and store.url.startswith("rediss:"):  # the run's trust: the OS store plus --ca-bundle
+        network = options.network if options.network is not None else Network.from_env()
+        store = dataclasses.replace(store, tls=network.ssl_context)
+    async with open_grants(store) as grants:
+        yield grants
 
 
 async def _run_deletion(
@@ -182,6 +206,7 @@ async def _run_deletion(
     stderr: IO[str] | None,
     on_result: Callable[[Result], None] | None,
     interrupt: asyncio.Event | None,
+    store: GrantStore | None,
 ) -> RunReport:
     if records is not None and options.shard is not None:
         raise ValueError("RunOptions.shard applies to the inputs read; pick the ids you pass with shard_of(id, n)")
@@ -200,7 +225,8 @@ async def _run_deletion(
     stats = RunStats()
     # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
     clock = loop_clock(asyncio.get_running_loop())
-    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=random.Random(options.seed))
+    rng = random.Random(options.seed)
+    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=rng, store=store)
     auto = isinstance(options.rate, AutoRate)
     progress, log = _progress(options, console, stats, rate, auto, clock)
     paths = ResultPaths(options.output, options.resume, options.overwrite)

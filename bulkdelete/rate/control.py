@@ -9,7 +9,9 @@ What the user asks for is a ``RateSpec``: ``FixedRate(50)`` (``--rate 50``), ``U
 * observers (progress, summary, timeline) read ``current_rate`` and ``paused_s``.
 
 Fixed and unlimited rates differ only in the pacer's rate; ``--rate auto`` adds ``AdaptiveRate``, which moves the
-pacer's rate from the same signals. Time is injected (``clock``), so a controller runs on a fake clock in tests.
+pacer's rate from the same signals. A fixed rate shared with other processes (``--rate-store``, SPEC §12) swaps the
+``Pacer`` for a ``SharedPacer`` (``rate/shared.py``), whose slots come from a store that every process asks.
+Time is injected (``clock``), so a controller runs on a fake clock in tests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Protocol
 from bulkdelete.rate.adaptive import AdaptiveRate
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.pacing import Pacer
+from bulkdelete.rate.shared import GrantStore, SharedPacer
 
 __all__ = [
     "AutoRate",
@@ -31,6 +34,7 @@ __all__ = [
     "RateControl",
     "RateReadings",
     "RateSpec",
+    "SlotSource",
     "StartSlots",
     "Unlimited",
     "build_rate_control",
@@ -120,6 +124,24 @@ class RateReadings(Protocol):
         ...
 
 
+class SlotSource(StartSlots, Protocol):
+    """What ``PacedRate`` drives: start slots, a rate, a pause (a ``Pacer``, or a ``SharedPacer`` for a fleet)."""
+
+    @property
+    def rate(self) -> float:
+        """Requests per second (``0`` = unlimited)."""
+        ...
+
+    @property
+    def paused_s(self) -> float:
+        """Seconds a pause held every request so far."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` from now (extends a running pause, never shortens it)."""
+        ...
+
+
 class RateControl(StartSlots, RateReadings, Protocol):
     """How fast requests may start, and how the answers move that. One per run.
 
@@ -141,7 +163,8 @@ class RateControl(StartSlots, RateReadings, Protocol):
 
 
 class PacedRate:
-    """A ``RateControl`` over a ``Pacer``: a fixed or unlimited rate, and the pause that answers a throttle.
+    """A ``RateControl`` over a ``Pacer`` (or a ``SharedPacer``): a fixed or unlimited rate, and the pause that
+    answers a throttle.
 
     Throttles of requests that were already in flight when the last throttle arrived are the same burst: they
     neither lengthen the streak (and so the backoff) nor pause again, else one overshoot would grow the pause to its
@@ -161,9 +184,9 @@ class PacedRate:
     )
 
     def __init__(
-        self, pacer: Pacer, clock: Callable[[], float], backoff: BackoffPolicy, rng: random.Random | None = None
+        self, pacer: SlotSource, clock: Callable[[], float], backoff: BackoffPolicy, rng: random.Random | None = None
     ) -> None:
-        self._pacer = pacer
+        self._pacer: SlotSource = pacer
         self.clock = clock
         self._backoff = backoff
         self._rng = rng if rng is not None else random.Random()
@@ -173,8 +196,9 @@ class PacedRate:
         # would be one more Python frame each time.
         self.try_acquire: Callable[[], bool] = pacer.try_acquire
         self.acquire: Callable[[], Awaitable[None]] = pacer.acquire
-        # Called by the transport when a request leaves only after opening a new connection (issue 20).
-        self.left_late: Callable[[float], bool] = pacer.left_late
+        # Called by the transport when a request leaves only after opening a new connection (issue 20): the local
+        # ``Pacer`` moves its schedule on; a ``SharedPacer`` (its slots are the fleet's) has no such method: None.
+        self.left_late: Callable[[float], bool] | None = getattr(pacer, "left_late", None)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._pacer!r} streak={self._streak}>"
@@ -252,9 +276,17 @@ def build_rate_control(
     backoff: BackoffPolicy | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    store: GrantStore | None = None,
 ) -> PacedRate:
-    """The controller for ``spec``. ``clock`` is monotonic seconds (the loop's); ``sleep`` defaults to asyncio's."""
+    """The controller for ``spec``. ``clock`` is monotonic seconds (the loop's); ``sleep`` defaults to asyncio's.
+
+    ``store``: share the rate with every process on it (a ``FixedRate`` only: ``ValueError`` otherwise).
+    """
     policy = backoff if backoff is not None else BackoffPolicy()
+    if store is not None:
+        if not isinstance(spec, FixedRate):
+            raise ValueError(f"a shared rate must be a fixed rate, FixedRate(r) (got {spec!r})")
+        return PacedRate(SharedPacer(spec.per_second, store, clock=clock, sleep=sleep), clock, policy, rng)
     match spec:
         case FixedRate(per_second):
             return PacedRate(Pacer(per_second, clock=clock, sleep=sleep), clock, policy, rng)
