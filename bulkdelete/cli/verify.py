@@ -32,6 +32,7 @@ from bulkdelete.output.summary import (
     write_summary,
 )
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.rate.redis_store import RateStore
 from bulkdelete.records import Record, Result
 from bulkdelete.secrets import scrub
 from bulkdelete.targets.base import Target
@@ -112,8 +113,18 @@ def without_delete_only(command: click.Command) -> click.Command:
 
 
 def verify_run_options(params: dict[str, Any]) -> RunOptions:
-    """``RunOptions`` for a verify command: the run options it has, the delete-only ones at their defaults."""
-    return run_options({**_DELETE_ONLY_DEFAULTS, **params})
+    """``RunOptions`` for a verify command: the run options it has, the delete-only ones at their defaults. With a
+    rate store and no ``--rate-key``, the queries share their own budget (``…:verify``): a search quota is not the
+    Push API's."""
+    options = run_options({**_DELETE_ONLY_DEFAULTS, **params})
+    if options.rate_store is not None and not params.get("rate_key"):
+        options = replace(options, rate_store=for_queries(options.rate_store))
+    return options
+
+
+def for_queries(store: RateStore) -> RateStore:
+    """The store's key for verification queries: the deletes' key + ``:verify``."""
+    return replace(store, key=f"{store.key}:verify")
 
 
 def polling(params: dict[str, Any]) -> VerifyOptions:
@@ -191,7 +202,7 @@ async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHoo
             output=plan.path,
             summary_path=None,
             rate=parse_rate(plan.rate),
-            quiet=options.quiet,
+            rate_store=None if options.rate_store is None else for_queries(options.rate_store),
         )
         checked = await run_verification(
             plan.check, verify_options, plan.options, logs=plan.logs(started - 60.0), records=spool.chunks()

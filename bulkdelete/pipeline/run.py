@@ -176,14 +176,14 @@ async def run_deletion(
     if not options.dry_run:
         ensure_fd_budget(options.concurrency)  # enough descriptors for every connection, or exit 2 now
     with journal_locked(options.resume):
-        async with _shared_rate(options) as store:
+        async with shared_rate(options) as store:
             return await _run_deletion(
                 target, options, hooks, records, stdin, stdout, stderr, on_result, interrupt, store
             )
 
 
 @contextlib.asynccontextmanager
-async def _shared_rate(options: RunOptions) -> AsyncIterator[GrantStore | None]:
+async def shared_rate(options: RunOptions) -> AsyncIterator[GrantStore | None]:
     """The fleet's rate store, connected (``ConfigError`` when it cannot be: nothing sent), or None without one."""
     store = options.rate_store
     if store is None or options.dry_run:

@@ -23,9 +23,10 @@ from bulkdelete.output.sink import JsonLinesSink, open_results_file
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, write_summary
 from bulkdelete.pipeline.ending import RunEnd, StopReason
-from bulkdelete.pipeline.run import RunOptions, stop_on_event, stop_on_signals
+from bulkdelete.pipeline.run import RunOptions, shared_rate, stop_on_event, stop_on_signals
 from bulkdelete.rate.control import build_rate_control
 from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.shared import GrantStore
 from bulkdelete.records import Record
 from bulkdelete.secrets import scrub
 from bulkdelete.verify.lines import VerdictKind, VerdictLine
@@ -95,6 +96,26 @@ async def run_verification(
     caller bounding the records in memory. Raises ``ConfigError`` for an input or an output that cannot be opened,
     before any query.
     """
+    async with shared_rate(options) as store:  # --rate-store: the queries share the fleet's budget too (SPEC §12)
+        return await _run_verification(
+            check, options, verify, logs, records, stdin, stdout, stderr, on_line, interrupt, parked, store
+        )
+
+
+async def _run_verification(
+    check: Check,
+    options: RunOptions,
+    verify: VerifyOptions,
+    logs: LogsFactory | None,
+    records: AsyncIterable[Sequence[Record]] | None,
+    stdin: BinaryIO | None,
+    stdout: BinaryIO | None,
+    stderr: IO[str] | None,
+    on_line: Callable[[VerdictLine], None] | None,
+    interrupt: asyncio.Event | None,
+    parked: Callable[[int], None] | None,
+    store: GrantStore | None,
+) -> VerifyReport:
     source = (
         CountedChunks(records)
         if records is not None
@@ -107,7 +128,7 @@ async def run_verification(
     loop = asyncio.get_running_loop()
     stats = RunStats()
     rate = build_rate_control(
-        options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed)
+        options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed), store=store
     )
     warn = console.warning
     reader = logs(warn) if logs is not None else None
