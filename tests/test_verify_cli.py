@@ -192,3 +192,29 @@ async def test_velt_and_http_verify_from_the_command_line(tmp_path: Path) -> Non
 async def test_verify_has_no_delete_only_options(flag: str) -> None:
     done = await run_cli("coveo", "verify", "--org", ORG, flag, "x")
     assert done.code == 2 and f"no such option '{flag}'" in done.stderr
+
+
+@pytest.mark.slow
+async def test_verify_runs_share_a_rate_store_on_their_own_key(tmp_path: Path) -> None:
+    import redis.asyncio
+
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        ids = [f"https://q.example/{n}" for n in range(60)]
+        halves = [write_ids(tmp_path / f"ids-{n}.txt", ids[n::2]) for n in range(2)]
+        env = cli_env({"BULKDELETE_RATE_STORE": server.url})
+        async with run_emulator(EmulatorConfig(quota=parse_quota("10/1s")), docs=[]) as emu:
+            args = verify_args(emu.base_url, "--rate", "10", "--batch-size", "1", "--no-logs", "--wait", "0")
+            runs = await asyncio.gather(*(run_cli(*args, str(half), env=env) for half in halves))
+            stats = emu.stats()
+        async with redis.asyncio.Redis(port=server.port) as client:
+            keys = sorted(key.decode() for key in await client.keys("*"))
+    finally:
+        server.stop()
+    assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
+    assert sum(len(run.lines) for run in runs) == len(ids)
+    assert stats["throttled"] == 0  # two processes, 60 queries, one budget of 10/s: never over the quota
+    assert keys == [f"bulkdelete:coveo:{ORG}:verify"]
