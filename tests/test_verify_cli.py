@@ -211,7 +211,7 @@ async def test_verify_runs_share_a_rate_store_on_their_own_key(tmp_path: Path) -
             runs = await asyncio.gather(*(run_cli(*args, str(half), env=env) for half in halves))
             stats = emu.stats()
         async with redis.asyncio.Redis(port=server.port) as client:
-            keys = sorted(key.decode() for key in await client.keys("*"))
+            keys = sorted(key.decode() if isinstance(key, bytes) else key for key in await client.keys("*"))
     finally:
         server.stop()
     assert [run.code for run in runs] == [0, 0], [run.stderr for run in runs]
