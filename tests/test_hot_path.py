@@ -51,8 +51,8 @@ def test_url_prefix_builds_the_url_that_parsing_the_whole_string_gives(base: str
     assert (built.host, built.port, built.raw_path_qs) == (parsed.host, parsed.port, parsed.raw_path_qs)
 
 
-def test_outcome_ok_is_false_only_for_invalid_and_failed() -> None:
-    assert {outcome for outcome in Outcome if not outcome.ok} == {Outcome.INVALID, Outcome.FAILED}
+def test_outcome_ok_is_false_only_for_invalid_failed_and_a_check_that_still_sees_the_id() -> None:
+    assert {outcome for outcome in Outcome if not outcome.ok} == {Outcome.INVALID, Outcome.FAILED, Outcome.PRESENT}
 
 
 def test_try_acquire_grants_an_unlimited_slot_unless_paused() -> None:

@@ -267,6 +267,9 @@ async def _run_deletion(
         unsent_exact=tally.exact,
         other_shards=source.other_shards,
     )
+    # --rate-store: where the budget was shared (never the password), so that a report adds no shares up
+    summary["rate_store"] = None if options.rate_store is None else options.rate_store.where
+    summary["rate_key"] = None if options.rate_store is None else options.rate_store.key
     if options.summary_path is not None and not _write_summary(options.summary_path, summary, console):
         exit_code = summary["exit_code"] = EXIT_ABORTED
     if exit_code == EXIT_USAGE and end.message:  # e.g. a JSON array as input: nothing sent, one line says why
