@@ -4,11 +4,11 @@
 emulator --quota 120/1s --fail-rate 0.01`` (an undisclosed quota, a few 503s), then ``bulkdelete report``; the top of
 the page. Loopback only.
 
-``docs/report-verification.png`` (``--verification``): the page's "Verification" part, for a made-up but realistic
-job: 2,000 ids deleted at 50/s, then verified as ``delete --verify`` does (polls at 0, 30, 90, 210, 450 s: the
-interval doubling from 30 s; Coveo applying each delete 2-5 minutes after its 202), 2.5% of the deletes failed
-downstream (Logs API ``ERROR`` at ``INDEXING``), a few ids still present when ``--wait`` ran out, a few unknown
-(quotes in the id) and the deletes that were not ok.
+``docs/report-verification.png`` (``--verification``): the page's "Verification" part, for a real job: 2,001 ids
+through ``bulkdelete coveo delete --rate 100 --verify`` against ``bulkdelete emulator --processing-delay 20
+--delete-fail-rate 0.02 --secured-rate 0.3`` (each delete applied 20 s after its 202, 2% failing downstream with a
+Logs API ``ERROR`` at ``INDEXING``, 30% of the documents secured), polls from 5 s doubling, one id with a quote in it
+(``unknown``: Coveo's query language cannot express it).
 
     .venv/bin/python docs/screenshot.py                   # writes docs/report.png (the run stays in a temp folder)
     .venv/bin/python docs/screenshot.py --verification    # writes docs/report-verification.png
@@ -17,16 +17,16 @@ downstream (Logs API ``ERROR`` at ``INDEXING``), a few ids still present when ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
-import random
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 from PIL import Image
 from playwright.async_api import async_playwright
 
@@ -35,9 +35,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
-def bulkdelete(*args: str) -> None:
+def bulkdelete(*args: str, check: bool = True) -> None:
     env = {**os.environ, "COVEO_API_KEY": "demo-key"}
-    subprocess.run([sys.executable, "-m", "bulkdelete", *args], check=True, cwd=ROOT, env=env, timeout=300)
+    subprocess.run([sys.executable, "-m", "bulkdelete", *args], check=check, cwd=ROOT, env=env, timeout=300)
 
 
 async def shoot(page_path: Path, png: Path, part: str | None = None, height: int = 1480) -> None:
@@ -59,94 +59,56 @@ async def shoot(page_path: Path, png: Path, part: str | None = None, height: int
         await browser.close()
 
 
-REASONS = [
-    "Document could not be deleted: the index is being rebuilt",
-    "Security identity provider timed out",
-    "Item is locked by another operation",
-]
-
-
-def _ts(seconds: float) -> str:
-    whole = int(seconds)
-    return f"2026-12-03T09:{whole // 60:02d}:{whole % 60:02d}.{int(seconds * 1000) % 1000:03d}Z"
-
-
-def write_verified_job(folder: Path, ids: int = 2000, seed: int = 7) -> tuple[Path, Path]:
-    """A delete run's result lines and its verification's verdict lines (see the module docstring)."""
-    rng = random.Random(seed)
-    polls = [60.0 + t for t in (0, 30, 90, 210, 450)] + [60.0 + 900]  # verify starts 60 s in; --wait 15m
-    logs = [60.0 + t for t in range(0, 901, 120)]  # a Logs API round at most every 2 minutes
-    results, verdicts = folder / "results.jsonl", folder / "verdicts.jsonl"
-    with results.open("wb") as res, verdicts.open("wb") as ver:
-        for n in range(ids):
-            uri = f"https://intranet.example.com/hr/{n:05d}.pdf" if n % 700 != 5 else f'https://x.example.com/"{n}"'
-            at = n / 50 + rng.random() * 0.02
-            ok = rng.random() > 0.003
-            res.write(orjson.dumps({
-                "id": uri, "outcome": "accepted" if ok else "failed", "ok": ok, "status": 202 if ok else 500,
-                "attempts": 1 if ok else 5, "error": None if ok else f"500 INTERNAL_ERROR (X-Request-ID r-{n})",
-                "latency_ms": round(rng.lognormvariate(3.0, 0.4), 3), "line": n + 1, "ts": _ts(at),
-                "request_id": f"r-{n:06x}"}, option=orjson.OPT_APPEND_NEWLINE))  # fmt: skip
-            ver.write(orjson.dumps(_verdict(rng, n, uri, ok, at, polls, logs), option=orjson.OPT_APPEND_NEWLINE))
-    return results, verdicts
-
-
-def _verdict(
-    rng: random.Random, n: int, uri: str, ok: bool, at: float, polls: list[float], logs: list[float]
-) -> dict[str, object]:
-    doc: dict[str, object] = {"id": uri, "verdict": "gone", "ok": False, "checks": 0, "evidence": None, "log": None,
-                              "error": None, "line": n + 1}  # fmt: skip
-    applied = at + rng.uniform(120, 300)
-    if not ok:
-        return {**doc, "verdict": "not_deleted", "ts": _ts(polls[0] + rng.random())}
-    if '"' in uri:
-        return {**doc, "verdict": "unknown", "error": "an id holding '\"' cannot be quoted in a query",
-                "ts": _ts(polls[0] + rng.random())}  # fmt: skip
-    if rng.random() < 0.025:
-        seen = next(t for t in logs if t >= applied)
-        reason = rng.choice(REASONS)
-        log = {"task": "INDEXING", "result": "ERROR", "operation": "DELETE", "datetime": _ts(applied),
-               "meta": {"error": reason, "documentId": uri}, "requestId": f"7f3c{n:04x}-a1b2"}  # fmt: skip
-        return {**doc, "verdict": "failed", "checks": sum(t < seen for t in polls) + 1, "log": log, "ts": _ts(seen)}
-    if rng.random() < 0.004:
-        return {**doc, "verdict": "present", "checks": len(polls), "ts": _ts(polls[-1] + rng.random())}
-    round_at = next(t for t in polls if t >= applied)
-    evidence = "search: not found (viewAllContent)"
-    checks = polls.index(round_at) + 1
-    return {**doc, "verdict": "gone", "ok": True, "checks": checks, "evidence": evidence,
-            "ts": _ts(round_at + rng.uniform(0, 4))}  # fmt: skip
-
-
 def verification_picture() -> None:
+    """A real job: ``coveo delete --verify`` against an emulator that applies each delete 20 s after its 202."""
     folder = Path(tempfile.mkdtemp(prefix="bulkdelete-shot-"))
-    results, verdicts = write_verified_job(folder)
+    ids = folder / "ids.txt"
+    ids.write_text(
+        "".join(f"https://intranet.example.com/hr/{n:05d}.pdf\n" for n in range(2000)) + 'https://x.example.com/"q"\n'
+    )
+    with _emulator("--docs", str(ids), "--processing-delay", "20", "--delete-fail-rate", "0.02",
+                   "--secured-rate", "0.3", "--seed", "7") as base:  # fmt: skip
+        results, verdicts = folder / "results.jsonl", folder / "verdicts.jsonl"
+        target = ["--base-url", base, "--org", "acme", "--source", "intranet"]
+        summary = folder / "summary.json"
+        bulkdelete(
+            "coveo", "delete", *target, "--rate", "100", "-o", str(results), "--summary", str(summary),
+            "--verify", str(verdicts), "--interval", "5s", "--wait", "90s", "--logs-interval", "15s", str(ids),
+            check=False,
+        )  # fmt: skip
     page = folder / "report.html"
-    bulkdelete("report", str(results), "--verified", str(verdicts), "-o", str(page))
+    bulkdelete("report", str(results), "--summary", str(summary), "--verified", str(verdicts), "-o", str(page))
     png = ROOT / "docs" / "report-verification.png"
     asyncio.run(shoot(page, png, part="#verification", height=1500))
     print(f"{png} ({png.stat().st_size / 1000:.0f} KB); the job is in {folder}")
 
 
-def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="bulkdelete-shot-"))
-    ids = folder / "ids.txt"
-    ids.write_text("".join(f"https://intranet.example.com/docs/{n}.pdf\n" for n in range(4000)))
+@contextlib.contextmanager
+def _emulator(*flags: str) -> Iterator[str]:
+    """``bulkdelete emulator --port 0 FLAGS`` in its own process; yields its base URL."""
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "bulkdelete", "emulator", "--port", "0", "--quota", "120/1s", "--fail-rate", "0.01",
-         "--seed", "3"], stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [sys.executable, "-m", "bulkdelete", "emulator", "--port", "0", *flags], stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
     )  # fmt: skip
     try:
         assert emulator.stderr is not None
         found = None
         while found is None:
             found = re.search(r"http://127\.0\.0\.1:\d+", emulator.stderr.readline())
-        base = found.group(0)
-        results, summary = str(folder / "results.jsonl"), str(folder / "summary.json")
-        target = ["--base-url", base, "--org", "acme", "--source", "intranet"]
-        bulkdelete("coveo", "delete", *target, "--rate", "auto", "-o", results, "--summary", summary, str(ids))
+        yield found.group(0)
     finally:
         emulator.terminate()
         emulator.wait(10)
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="bulkdelete-shot-"))
+    ids = folder / "ids.txt"
+    ids.write_text("".join(f"https://intranet.example.com/docs/{n}.pdf\n" for n in range(4000)))
+    with _emulator("--quota", "120/1s", "--fail-rate", "0.01", "--seed", "3") as base:
+        results, summary = str(folder / "results.jsonl"), str(folder / "summary.json")
+        target = ["--base-url", base, "--org", "acme", "--source", "intranet"]
+        bulkdelete("coveo", "delete", *target, "--rate", "auto", "-o", results, "--summary", summary, str(ids))
     page = folder / "report.html"
     bulkdelete("report", str(folder / "results.jsonl"), "--summary", str(folder / "summary.json"), "-o", str(page))
     png = ROOT / "docs" / "report.png"
