@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
-from types import SimpleNamespace
 
 import aiohttp
 from multidict import istr
@@ -63,23 +62,6 @@ async def no_silent_resend(
         raise ConnectionDropped(describe_client_error(exc)) from exc
 
 
-async def _connection_opened(
-    session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceConnectionCreateEndParams
-) -> None:
-    """A request had to open a new connection before it could leave: tell the pacer when it leaves (issue 20)."""
-    request = context.trace_request_ctx
-    if request is not None:
-        request["left_late"](request["granted"])
-
-
-def connect_trace() -> aiohttp.TraceConfig:
-    """aiohttp's public tracing hook for new connections: the session of a paced run is opened with it, so that a
-    request delayed by a connect hands its slot back to the pacer (``Pacer.left_late``)."""
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(_connection_opened)
-    return trace
-
-
 class HttpTransport:
     """Paced, counted HTTP over one ``aiohttp.ClientSession``.
 
@@ -106,9 +88,6 @@ class HttpTransport:
         self._max_requests = max_requests
         self._budget = max_requests if max_requests is not None else sys.maxsize  # one int compare per request
         self._loop_time = loop_clock(asyncio.get_running_loop())
-        # A rate that can take a late departure back (``Pacer.left_late``), seen by a session opened with
-        # ``connect_trace()``; other rates (a plugin's, a shared store's) are not asked.
-        self._left_late: Callable[[float], bool] | None = getattr(rate, "left_late", None)
         self.stopping = False
         self.inflight = 0
 
@@ -147,9 +126,6 @@ class HttpTransport:
         target = URL(url, encoded=True) if isinstance(url, str) else url
         proxy = None if self._proxies is None else self._route(target)
         started = self._loop_time()
-        # Read only by ``connect_trace`` (when this request must open a connection): the grant time, on the pacer's
-        # clock (the loop clock here, as the run builds the pacer on it).
-        trace = None if self._left_late is None else {"granted": started, "left_late": self._left_late}
         try:
             # Awaited rather than entered with `async with`: the context manager's __aenter__/__aexit__ add four
             # coroutines per request and a frame that every suspension passes through. ``read()`` releases the
@@ -165,7 +141,6 @@ class HttpTransport:
                 proxy=None if proxy is None else proxy.url,
                 proxy_headers=None if proxy is None else proxy.headers,
                 middlewares=_MIDDLEWARES,
-                trace_request_ctx=trace,
             )
             body = await response.read()
         except TimeoutError:

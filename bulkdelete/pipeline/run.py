@@ -24,7 +24,7 @@ from bulkdelete.input.feed import CountedChunks, ReaderFeed
 from bulkdelete.input.shard import Shard
 from bulkdelete.net.fd_limit import ensure_fd_budget
 from bulkdelete.net.session import Network, open_session
-from bulkdelete.net.transport import HttpTransport, connect_trace
+from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
 from bulkdelete.output.journal import load_ok_ids
 from bulkdelete.output.journal_lock import journal_locked
@@ -326,8 +326,8 @@ async def _drive(
 ) -> RunEnd:
     network = options.network if options.network is not None else Network.from_env()
     # A paced run learns when a request leaves late for a new connection (issue 20); an unlimited one has no slots.
-    traces = () if isinstance(options.rate, Unlimited) else (connect_trace(),)
-    async with open_session(network, limit=options.concurrency + 2, trace_configs=traces) as session:
+    left_late = None if isinstance(options.rate, Unlimited) else getattr(rate, "left_late", None)
+    async with open_session(network, limit=options.concurrency + 2, left_late=left_late) as session:
         transport = HttpTransport(
             session,
             rate,
