@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bulkdelete import (
     VerdictLine,
     Verification,
     VerifyOptions,
+    run_verification,
     verify_ids,
 )
 from bulkdelete.emulator import Emulator, EmulatorConfig, run_emulator
@@ -34,7 +36,7 @@ from bulkdelete.pipeline.run import RunOptions
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.base import Reply, Transport
 from bulkdelete.targets.http import http_settings
-from tests.conftest import KEY, ORG, SOURCE, collect, options, write_ids
+from tests.conftest import KEY, ORG, SOURCE, collect, options, read_lines, write_ids
 
 FAST = VerifyOptions(interval_s=0.05, wait_s=3.0, logs_interval_s=0.0)
 ONE_PASS = VerifyOptions(interval_s=0.05, wait_s=0.0, logs_interval_s=0.0)
@@ -248,3 +250,36 @@ async def test_a_failed_check_is_unknown_never_gone() -> None:
     (line,) = lines
     assert line.verdict.value == "unknown" and "gave up after 3 attempts" in (line.error or "")
     assert code == 1
+
+
+async def test_the_logs_window_opens_a_minute_before_the_earliest_result_line(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    lines = [
+        {"id": "https://w.example/1", "outcome": "accepted", "ok": True, "ts": "2026-12-01T10:00:00.000Z"},
+        {"id": "https://w.example/2", "outcome": "accepted", "ok": True, "ts": "2026-12-01T09:00:00.000Z"},
+        {"id": "https://w.example/3", "outcome": "failed", "ok": False, "error": "500 x", "ts": "2026-12-01T11:00:00Z"},
+    ]
+    results.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    windows: list[float] = []
+
+    class Recording(CoveoLogs):
+        async def refresh(self, *args: Any, **kwargs: Any) -> None:
+            windows.append(self.since)
+            await super().refresh(*args, **kwargs)
+
+    async with run_emulator(EmulatorConfig(), docs=["https://w.example/1"]) as emu:
+        report = await run_verification(
+            coveo_check(emu),
+            options([results], output=str(tmp_path / "v.jsonl")),
+            ONE_PASS,
+            logs=lambda warn: Recording(emu.base_url, ORG, SOURCE, Secret(KEY), since=2e9, warn=warn),
+        )
+    verdicts = {line["id"]: line["verdict"] for line in read_lines(tmp_path / "v.jsonl")}
+    assert verdicts == {
+        "https://w.example/1": "present",
+        "https://w.example/2": "gone",
+        "https://w.example/3": "not_deleted",
+    }
+    assert report.exit_code == 1
+    assert windows[0] == 2e9  # before the input is read: --since's
+    assert windows[-1] == datetime(2026, 12, 1, 8, 59, tzinfo=UTC).timestamp()  # the earliest ts, less a minute

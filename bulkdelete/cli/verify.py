@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bulkdelete.cli.checks import check
 from bulkdelete.cli.common import apply, replace, run_options
 from bulkdelete.cli.options import check_writable, parse_duration, parse_rate
 from bulkdelete.errors import ConfigError
+from bulkdelete.input.formats import NOT_OK_RESULT
 from bulkdelete.output import console
 from bulkdelete.output.summary import (
     EXIT_INTERNAL,
@@ -32,6 +34,7 @@ from bulkdelete.output.summary import (
     write_summary,
 )
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
+from bulkdelete.rate.control import FixedRate
 from bulkdelete.rate.redis_store import RateStore
 from bulkdelete.records import Record, Result
 from bulkdelete.secrets import scrub
@@ -160,7 +163,9 @@ def plan_from(
     if params.get("dry_run"):
         raise ConfigError("--verify with --dry-run: a dry run deletes nothing, there is nothing to verify")
     check(lambda: check_writable(path, "--verify"), None)
-    check(lambda: parse_rate(params["verify_rate"]), None)
+    rate = check(lambda: parse_rate(params["verify_rate"]), None)
+    if params.get("rate_store") and rate is not None and not isinstance(rate, FixedRate):
+        raise ConfigError(f"--verify-rate {params['verify_rate']} with --rate-store: a shared budget is a number > 0")
     return VerifyPlan(path, make_check(), polling(params), params["verify_rate"], logs)
 
 
@@ -179,11 +184,7 @@ def execute_with_verify(target: Target, options: RunOptions, hooks: RunHooks | N
 
 
 async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> int:
-    import time
-
-    from bulkdelete.input.formats import NOT_OK_RESULT
-
-    spool = Spool()
+    spool = Spool()  # the run's result lines, as records for the verification (a not-ok one: not_deleted)
 
     def keep(result: Result) -> None:
         record = result.record

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Se
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from bulkdelete.input.formats import ResultLines
 from bulkdelete.input.reader import count_records, is_stream, read_records
 from bulkdelete.input.shard import Shard, ShardFilter
 from bulkdelete.records import Record
@@ -114,7 +115,7 @@ class ReaderFeed:
         stdin: BinaryIO | None = None,
         chunk: int = CHUNK,
         depth: int = 4,
-        results: bool = False,
+        results: ResultLines | None = None,
         shard: Shard | None = None,
     ) -> None:
         self._names = list(inputs) or ["-"]

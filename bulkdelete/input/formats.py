@@ -34,6 +34,23 @@ DEFAULT_FIELDS = ("documentId", "id", "uri")
 # problem (followed by its outcome and error), which ``verify`` turns into ``not_deleted`` without a query.
 NOT_OK_RESULT = "the delete run's line is not ok: "
 
+
+class ResultLines:
+    """Reading JSON lines as a delete run's result lines (``verify``): what the reader noticed on the way.
+
+    ``earliest_ts``: the earliest ``ts`` of the lines read so far (ISO 8601 ``Z`` times sort as text), or None. Written
+    by the reader thread, read by the event loop: one reference assignment, atomic in CPython.
+    """
+
+    __slots__ = ("earliest_ts",)
+
+    def __init__(self) -> None:
+        self.earliest_ts: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<ResultLines earliest_ts={self.earliest_ts!r}>"
+
+
 Batches = Iterator[list[bytes]]
 
 # C0 controls, DEL and C1 controls. Only consulted when ``str.isprintable()`` already said no: that C call is
@@ -154,7 +171,9 @@ def _json_id(obj: object, fields: Sequence[str]) -> tuple[str | None, str | None
     return None, "no " + " or ".join(f'"{name}"' for name in fields) + " field"
 
 
-def parse_jsonl(batches: Batches, file: str | None, field: str | None, results: bool = False) -> Iterator[Record]:
+def parse_jsonl(
+    batches: Batches, file: str | None, field: str | None, results: ResultLines | None = None
+) -> Iterator[Record]:
     """``jsonl`` format: one JSON object per line, the id under ``field`` (default: first of DEFAULT_FIELDS).
 
     Blank lines and ``#`` lines are skipped (a JSON value never starts with ``#``). A line that is not valid
@@ -183,9 +202,17 @@ def parse_jsonl(batches: Batches, file: str | None, field: str | None, results: 
                 yield make_record(render(s), lineno, file, problem)
                 continue
             text, problem = check_text(value.strip())
-            if results and problem is None and obj.get("ok") is False and "outcome" in obj:
-                problem = f"{NOT_OK_RESULT}{obj['outcome']}" + (f": {obj['error']}" if obj.get("error") else "")
+            if results is not None and "outcome" in obj:
+                _note_result(results, obj)
+                if problem is None and obj.get("ok") is False:
+                    problem = f"{NOT_OK_RESULT}{obj['outcome']}" + (f": {obj['error']}" if obj.get("error") else "")
             yield make_record(text, lineno, file, problem if text else "empty id")
+
+
+def _note_result(results: ResultLines, line: dict[str, object]) -> None:
+    ts = line.get("ts")
+    if isinstance(ts, str) and (results.earliest_ts is None or ts < results.earliest_ts):
+        results.earliest_ts = ts
 
 
 def _why_not_json(s: bytes) -> str:

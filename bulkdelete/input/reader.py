@@ -31,6 +31,7 @@ from bulkdelete.input.formats import (
     MAX_LINE_BYTES,
     Batches,
     CutLine,
+    ResultLines,
     find_column,
     parse_csv,
     parse_jsonl,
@@ -64,7 +65,7 @@ def read_records(
     stdin: BinaryIO | None = None,
     before_read: Callable[[], None] | None = None,
     on_input: Callable[[int], None] | None = None,
-    results: bool = False,
+    results: ResultLines | None = None,
 ) -> Iterator[Record]:
     """Yield one ``Record`` per record of ``inputs``, in order, streaming.
 
@@ -141,7 +142,7 @@ def _generate(
     stdin: BinaryIO | None,
     before_read: Callable[[], None],
     on_input: Callable[[int], None],
-    results: bool = False,
+    results: ResultLines | None = None,
 ) -> Iterator[Record]:
     multi = len(names) > 1
     for index, name in enumerate(names):
@@ -169,7 +170,7 @@ def _read_one(
     field: str | None,
     name: str,
     before_read: Callable[[], None],
-    results: bool = False,
+    results: ResultLines | None = None,
 ) -> Iterator[Record]:
     """The records of one input: a plain function, so that the caller delegates straight to the parser."""
     counter = [0]  # lines read so far, for the mid-stream error message

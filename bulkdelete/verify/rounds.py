@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Protocol
 
-from bulkdelete.input.formats import NOT_OK_RESULT
+from bulkdelete.input.formats import NOT_OK_RESULT, ResultLines
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.timestamps import utc_stamp
@@ -40,7 +40,7 @@ from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.targets.base import Target
 from bulkdelete.verify.lines import VerdictKind, VerdictLine
-from bulkdelete.verify.logs import CoveoLogs
+from bulkdelete.verify.logs import CoveoLogs, parse_w3c
 from bulkdelete.verify.spool import Spool
 
 MAX_INTERVAL_S = 300.0
@@ -79,7 +79,9 @@ def _key(record_id: str) -> int:
 _PENDING = None  # the digest map's value for an id whose verdict is not final yet
 
 
-class Tally(Protocol):
+class VerdictWriter(Protocol):
+    """Where each final verdict line goes."""
+
     def __call__(self, line: VerdictLine) -> None: ...
 
 
@@ -94,10 +96,11 @@ class Verifier:
         settings: EngineSettings,
         stats: RunStats,
         options: VerifyOptions,
-        write: Tally,
+        write: VerdictWriter,
         *,
         logs: CoveoLogs | None = None,
         clock: Callable[[], float] | None = None,
+        input_lines: ResultLines | None = None,
         parked: Callable[[int], None] | None = None,
         on_round: Callable[[Verifier, int, float], None] | None = None,
     ) -> None:
@@ -115,6 +118,7 @@ class Verifier:
         self._options = options
         self._write = write
         self._logs = logs
+        self._input_lines = input_lines  # the earliest ts of the input's result lines opens the logs window
         self._clock = clock or asyncio.get_running_loop().time
         self._parked = parked or _ignore  # records moved to (+n) or read back from (-n) a spool
         self._on_round = on_round  # (verifier, ids not gone yet, seconds to the next round) after each round
@@ -213,6 +217,10 @@ class Verifier:
         now = self._clock()
         if not force and logs.last_round_at is not None and now - logs.last_round_at < self._options.logs_interval_s:
             return
+        earliest = self._input_lines.earliest_ts if self._input_lines is not None else None
+        started = parse_w3c(earliest) if earliest is not None else None
+        if started is not None:  # the deletes began then: their log entries cannot be older (a minute of skew)
+            logs.since = min(logs.since, started - 60.0)
         settings = self._settings
         await logs.refresh(self._transport, self._rate, settings.backoff, settings.max_attempts, now)
 

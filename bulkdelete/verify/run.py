@@ -16,6 +16,7 @@ from typing import IO, Any, BinaryIO
 
 from bulkdelete._version import __version__
 from bulkdelete.input.feed import CountedChunks, ReaderFeed
+from bulkdelete.input.formats import ResultLines
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, utc_now_iso
@@ -116,11 +117,12 @@ async def _run_verification(
     parked: Callable[[int], None] | None,
     store: GrantStore | None,
 ) -> VerifyReport:
+    lines = ResultLines()  # what the reader notices in result lines (the earliest ts: the logs window's start)
     source = (
         CountedChunks(records)
         if records is not None
         else ReaderFeed(
-            options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, results=True, shard=options.shard
+            options.inputs, fmt=options.fmt, field=options.field, stdin=stdin, results=lines, shard=options.shard
         )
     )
     console = Console(stderr if stderr is not None else sys.stderr, options.log_format, options.secrets)
@@ -147,6 +149,7 @@ async def _run_verification(
                 verify,
                 outputs.write,
                 logs=reader,
+                input_lines=lines,
                 parked=parked,
                 on_round=None if options.quiet else _round_line(console),
             )
