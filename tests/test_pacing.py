@@ -392,3 +392,20 @@ def test_left_late_within_the_slack_changes_nothing_and_unlimited_never_charges(
     assert "late=1" in repr(pacer)
     unlimited = Pacer(0, clock=lambda: now[0])
     assert not unlimited.left_late(0.0) and unlimited.late == 0
+
+
+async def test_a_pooled_connection_is_not_a_late_departure() -> None:
+    """Only a request that had to open a connection is reported to the pacer: a pooled one comes back at once (were
+    every request reported, each would cost a second slot where the slack is 0, halving the rate at R = 10)."""
+    from bulkdelete.emulator import EmulatorConfig, run_emulator
+    from bulkdelete.net.session import Network, open_session
+
+    reported: list[float] = []
+    async with (
+        run_emulator(EmulatorConfig(), docs=[]) as emu,
+        open_session(Network.from_env(proxy=""), limit=1, left_late=reported.append) as session,
+    ):
+        for _ in range(200):  # one connection, kept alive: the first request opens it, the rest reuse it
+            async with session.get(f"{emu.base_url}/_emulator/stats") as response:
+                await response.read()
+    assert len(reported) < 20  # the first connect, and at worst a few preemptions of a busy machine

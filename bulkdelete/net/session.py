@@ -62,15 +62,20 @@ def open_session(
     return aiohttp.ClientSession(connector=connector, raise_for_status=False, trust_env=False)
 
 
+NEW_CONNECTION_S = 0.001  # a connect that took longer opened a connection (a pooled one is handed out at once)
+
+
 class LateAwareConnector(aiohttp.TCPConnector):
     """Tells the pacer when a request got its connection (issue 20).
 
     A request whose connection was dropped (a reset) must open a new one before it leaves: it reaches the server
     later than its start slot, and would bunch with the slots granted meanwhile. ``connect`` is aiohttp's documented
-    connector method, run once per request just after its slot: this override reads the clock around it and hands
-    the start time to ``Pacer.left_late``, which takes one more slot when the request left later than the pacer's
-    slack (``rate/pacing.py``). Measured: 2 clock reads and one call per request, where aiohttp's tracing hooks
-    (a ``TraceConfig``) cost 64,000 instructions per request on every paced run (benchmarks/RESULTS.md, issue 20).
+    connector method, run once per request just after its slot: this override reads the clock around it and, when the
+    connection was not pooled (the call took over ``NEW_CONNECTION_S``), hands the start time to ``Pacer.left_late``,
+    which takes one more slot when the request left later than the pacer's slack (``rate/pacing.py``; the slack is
+    0 at R = 10: asking for every request would charge each a slot for the microseconds a pooled connection takes).
+    Measured: two clock reads per request, where aiohttp's tracing hooks (a ``TraceConfig``) cost 64,000
+    instructions per request on every paced run (benchmarks/RESULTS.md, issue 20).
     """
 
     def __init__(self, left_late: Callable[[float], object], clock: Callable[[], float], **options: Any) -> None:
@@ -85,5 +90,6 @@ class LateAwareConnector(aiohttp.TCPConnector):
     ) -> Connection:
         started = self._clock()
         connection = await super().connect(req, traces, timeout)
-        self._left_late(started)
+        if self._clock() - started > NEW_CONNECTION_S:  # a pooled connection comes back in microseconds
+            self._left_late(started)
         return connection
