@@ -15,6 +15,7 @@ import click
 import orjson
 
 from bulkdelete.cli import loop
+from bulkdelete.cli import verify as checking
 from bulkdelete.cli.checks import check, fail_if_any
 from bulkdelete.cli.common import (
     apply,
@@ -27,18 +28,6 @@ from bulkdelete.cli.common import (
     run_options,
 )
 from bulkdelete.cli.options import check_base_url, parse_ordering_id, required, secret_from
-from bulkdelete.cli.verify import (
-    DEFAULT_VERIFY_RATE,
-    delete_verify_options,
-    execute_verify,
-    execute_with_verify,
-    plan_from,
-    polling,
-    polling_options,
-    since_s,
-    verify_run_options,
-    without_delete_only,
-)
 from bulkdelete.errors import AbortRun, ConfigError, ProxyRefused, TransportError, UntrustedCertificate
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
@@ -115,7 +104,7 @@ written), 4 budget spent with records left (--resume finishes them), 70 internal
 @coveo.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="50")
 @source_options
-@delete_verify_options
+@checking.delete_verify_options
 @click.option(
     "--search-key-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -178,7 +167,7 @@ def coveo_delete(**params: Any) -> None:
             allow_future = params["allow_future_ordering_id"]
             ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
             settings = replace(settings, ordering_id=ordering)
-        plan = plan_from(
+        plan = checking.plan_from(
             {**params, "children": params["delete_children"]},
             lambda: coveo_check({**params, "children": params["delete_children"]}),
             lambda since: None if params["no_logs"] else coveo_logs(params, since),
@@ -189,7 +178,7 @@ def coveo_delete(**params: Any) -> None:
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
     if plan is not None:
-        execute_with_verify(target, options, hooks, plan)
+        checking.execute_with_verify(target, options, hooks, plan)
     execute(target, options, hooks)
 
 
@@ -209,9 +198,9 @@ refusal), 130 interrupted.
 
 
 @coveo.command("verify", epilog=VERIFY_EPILOG)
-@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @source_options
-@polling_options
+@checking.polling_options
 @click.option(
     "--search-key-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -232,17 +221,17 @@ def coveo_verify(**params: Any) -> None:
     """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone
     from the index: one verdict line per record, checked with the Search API (viewAllContent, no cache)."""
     with config_errors():
-        options = verify_run_options(params)
-        verify = polling(params)
+        options = checking.verify_run_options(params)
+        verify = checking.polling(params)
         check_ = coveo_check(params)
-        since = time.time() - since_s(params)
+        since = time.time() - checking.since_s(params)
         logs = None if params["no_logs"] else coveo_logs(params, since)
         fail_if_any()
         options = replace(options, secrets=(*search_secrets(params), *options.secrets))
-    execute_verify(check_, options, verify, logs)
+    checking.execute_verify(check_, options, verify, logs)
 
 
-without_delete_only(coveo_verify)
+checking.without_delete_only(coveo_verify)
 
 
 def search_key(params: dict[str, Any]) -> tuple[Secret, str]:

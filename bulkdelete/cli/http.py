@@ -6,18 +6,8 @@ from typing import Any
 
 import click
 
+from bulkdelete.cli import verify as checking
 from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
-from bulkdelete.cli.verify import (
-    DEFAULT_VERIFY_RATE,
-    delete_verify_options,
-    execute_verify,
-    execute_with_verify,
-    plan_from,
-    polling,
-    polling_options,
-    verify_run_options,
-    without_delete_only,
-)
 from bulkdelete.errors import ConfigError
 from bulkdelete.targets.http import HttpCheck, HttpSettings, HttpTarget, http_settings
 
@@ -90,7 +80,7 @@ check_options = apply(
 @delete_options(default_rate=DEFAULT_RATE)
 @url_options
 @click.option("--method", default="DELETE", show_default=True, help="HTTP method.")
-@delete_verify_options
+@checking.delete_verify_options
 @check_options
 def http_delete(**params: Any) -> None:
     """Delete the items whose ids are read from FILES (none or '-': stdin), one request per id.
@@ -106,11 +96,11 @@ def http_delete(**params: Any) -> None:
             () if options.dry_run else params["headers"],  # nothing is sent: no credentials needed
             params["gone_status"],
         )
-        plan = plan_from(params, lambda: HttpCheck(check_settings(params, settings)), lambda since: None)
+        plan = checking.plan_from(params, lambda: HttpCheck(check_settings(params, settings)), lambda since: None)
         options = replace(options, secrets=(*settings.secrets, *options.secrets))  # options': proxy credentials
         target = HttpTarget(settings)
     if plan is not None:
-        execute_with_verify(target, options, None, plan)
+        checking.execute_with_verify(target, options, None, plan)
     execute(target, options)
 
 
@@ -125,16 +115,16 @@ Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 int
 
 
 @http.command("verify", epilog=VERIFY_EPILOG)
-@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @url_options
-@polling_options
+@checking.polling_options
 @check_options
 def http_verify(**params: Any) -> None:
     """Check that each item whose id is read from FILES (ids, or a delete run's result lines) is really gone:
     one GET (or HEAD) per id; a --gone-status answer is gone, a 2xx present."""
     with config_errors():
-        options = verify_run_options(params)
-        verify = polling(params)
+        options = checking.verify_run_options(params)
+        verify = checking.polling(params)
         base = http_settings(
             _template(params.get("url_template") or params.get("verify_url"), params.get("base_url"), False),
             "GET",
@@ -143,10 +133,10 @@ def http_verify(**params: Any) -> None:
         )
         check_ = HttpCheck(check_settings(params, base))
         options = replace(options, secrets=(*base.secrets, *options.secrets))
-    execute_verify(check_, options, verify, None)
+    checking.execute_verify(check_, options, verify, None)
 
 
-without_delete_only(http_verify)
+checking.without_delete_only(http_verify)
 
 
 def check_settings(params: dict[str, Any], settings: HttpSettings) -> HttpSettings:

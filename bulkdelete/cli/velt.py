@@ -6,20 +6,10 @@ from typing import Any
 
 import click
 
+from bulkdelete.cli import verify as checking
 from bulkdelete.cli.checks import check
 from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
 from bulkdelete.cli.options import check_base_url, required, secret_from
-from bulkdelete.cli.verify import (
-    DEFAULT_VERIFY_RATE,
-    delete_verify_options,
-    execute_verify,
-    execute_with_verify,
-    plan_from,
-    polling,
-    polling_options,
-    verify_run_options,
-    without_delete_only,
-)
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.velt import (
     API_VERSIONS,
@@ -84,7 +74,7 @@ velt_options = apply(
 @velt.command("delete", epilog=DELETE_EPILOG)
 @delete_options(default_rate="5")
 @velt_options
-@delete_verify_options
+@checking.delete_verify_options
 def velt_delete(**params: Any) -> None:
     """Delete the documents whose ids are read from FILES (none or '-': stdin), in batches.
 
@@ -104,11 +94,11 @@ def velt_delete(**params: Any) -> None:
             )
         else:
             settings = velt_settings(params)
-        plan = plan_from(params, lambda: VeltGetCheck(settings), lambda since: None)
+        plan = checking.plan_from(params, lambda: VeltGetCheck(settings), lambda since: None)
         options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         target = VeltTarget(settings)
     if plan is not None:
-        execute_with_verify(target, options, None, plan)
+        checking.execute_with_verify(target, options, None, plan)
     execute(target, options)
 
 
@@ -123,19 +113,19 @@ Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 int
 
 
 @velt.command("verify", epilog=VERIFY_EPILOG)
-@delete_options(default_rate=DEFAULT_VERIFY_RATE)
+@delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @velt_options
-@polling_options
+@checking.polling_options
 def velt_verify(**params: Any) -> None:
     """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone:
     one verdict line per record, checked with Get Documents in batches of up to 30 ids."""
     with config_errors():
-        options = verify_run_options(params)
-        verify = polling(params)
+        options = checking.verify_run_options(params)
+        verify = checking.polling(params)
         settings = velt_settings(params)
         options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         check_ = VeltGetCheck(settings)
-    execute_verify(check_, options, verify, None)
+    checking.execute_verify(check_, options, verify, None)
 
 
-without_delete_only(velt_verify)
+checking.without_delete_only(velt_verify)

@@ -170,36 +170,19 @@ def http_settings(url: str, method: str = "DELETE", headers: Iterable[str] = (),
     )
 
 
-class HttpCheck:
+class HttpCheck(HttpTarget):
     """Is an item really gone? One ``GET`` (or ``HEAD``) of its verify URL per id (SPEC §11): a gone status
     (``--gone-status``, default 404, 410) is ``gone``, a 2xx ``present``, the rest as any answer (§6)."""
 
-    name = "http"
-    batch_size = 1
-    batch_bytes: int | None = None
-
     def __init__(self, settings: HttpSettings) -> None:
-        self.settings = settings
-        self._url = settings.url
-        self._method = settings.method.upper()
-        self._headers = CIMultiDictProxy(CIMultiDict((h.name, h.value) for h in settings.headers))
-        self._gone = settings.gone
-        self._secrets = settings.secrets
+        super().__init__(settings)
         self.evidence = f"{self._method} answered {{status}}"  # formatted with the answer's status
 
     def __repr__(self) -> str:
         return f"<HttpCheck {self._method} {self._url.template!r} gone={sorted(self._gone)}>"
 
     def describe(self) -> dict[str, object]:
-        s = self.settings
-        headers = [h.name for h in s.headers]
-        return {"api": "http", "url": s.url.template, "method": self._method, "headers": headers, "mode": "check"}
-
-    def validate(self, record_id: str) -> str | None:
-        return None
-
-    def record_bytes(self, record_id: str) -> int:
-        return len(record_id)
+        return {**super().describe(), "mode": "check"}
 
     async def send(self, transport: Transport, records: Sequence[Record]) -> Sequence[Verdict]:
         (record,) = records
