@@ -172,7 +172,9 @@ async def test_demo_deletes_the_sample_export_and_leaves_exactly_the_survivors(t
     assert f"demo: report: {tmp_path / 'demo.html'}" in done.stderr  # it ends by writing the report
     page = (tmp_path / "demo.html").read_text(encoding="utf-8")
     assert "quota 25/s" in page and "accepted" in page
-    assert "exactly the 25 documents that should survive are left" in done.stderr
+    assert "exactly the 25 documents that should survive are left, and every deleted id is proven gone" in done.stderr
+    assert "verdicts  gone 37, not_deleted 2, unknown 1" in done.stderr  # unknown: the id holding a double quote
+    assert 'id="verification"' in page  # the page's verification part
     assert "['REFRESH', 'IDLE']" in done.stderr
     outcomes = [line["outcome"] for line in done.lines]
     # 2 invalid: a non-URI, and the home page https://www.example.com/ (a whole site under --delete-children).

@@ -160,8 +160,9 @@ async def _demo(documents: list[str], export: Path, rate: float, config: Emulato
     console.info(f"demo: emulator: {len(left)} documents left, status history {stats.get('status_history')}")
     if left == expected and proven:
         console.info(
-            f"demo: check: exactly the {len(expected)} documents that should survive are left ✓ "
-            f"(run exit status {report.exit_code}: the sample holds invalid ids on purpose)"
+            f"demo: check: exactly the {len(expected)} documents that should survive are left, and every deleted id is "
+            f"proven gone ✓ (exit status {report.exit_code}: the sample holds invalid ids, and one the search cannot "
+            "express, on purpose)"
         )
         return 0
     console.error(
