@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -283,3 +283,30 @@ async def test_the_logs_window_opens_a_minute_before_the_earliest_result_line(tm
     assert report.exit_code == 1
     assert windows[0] == 2e9  # before the input is read: --since's
     assert windows[-1] == datetime(2026, 12, 1, 8, 59, tzinfo=UTC).timestamp()  # the earliest ts, less a minute
+
+
+async def test_a_slow_consumer_holds_the_ids_back_and_parked_ids_do_not_count() -> None:
+    """Backpressure as for deletions (``ahead``); ids waiting for their next check are parked on disk: with more
+    of them than ``ahead`` the run still ends (were they counted, it would wait for results that cannot come)."""
+    ids = [f"https://b.example/{n}" for n in range(1500)]
+    pulled, taken, gaps = 0, 0, []
+
+    def source() -> Iterator[str]:
+        nonlocal pulled
+        for record_id in ids:
+            gaps.append(pulled - taken)
+            pulled += 1
+            yield record_id
+
+    async with run_emulator(EmulatorConfig(), docs=ids[1::2]) as emu:  # every other id is still in the index
+        check = coveo_check(emu)
+        async with Verification(check, source(), options([]), ONE_PASS, ahead=300) as run:
+            async for _ in run:
+                taken += 1
+                for _ in range(20):  # a slow consumer
+                    await asyncio.sleep(0)
+    assert taken == len(ids)
+    assert run.report.summary["verification"]["verdicts"] == {"gone": 750, "present": 750}
+    # At most `ahead` ids in memory beyond the results taken; of the ids pulled, every other one waits in the spool.
+    assert all(gap <= 300 + (pulled + 1) // 2 for pulled, gap in enumerate(gaps))
+    assert max(gaps) > 300  # ... and parked ids did let the run pull beyond `ahead`
