@@ -218,3 +218,17 @@ async def test_verify_runs_share_a_rate_store_on_their_own_key(tmp_path: Path) -
     assert sum(len(run.lines) for run in runs) == len(ids)
     assert stats["throttled"] == 0  # two processes, 60 queries, one budget of 10/s: never over the quota
     assert keys == [f"bulkdelete:coveo:{ORG}:verify"]
+
+
+async def test_a_verify_file_holding_an_earlier_runs_verdicts_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    ids = write_ids(tmp_path / "ids.txt", IDS[:3])
+    (tmp_path / "v.jsonl").write_text('{"id": "earlier"}\n')
+    async with run_emulator(EmulatorConfig(), docs=IDS[:3]) as emu:
+        args = ["coveo", "delete", "--base-url", emu.base_url, "--org", ORG, "--source", SOURCE]
+        done = await run_cli(*args, "--verify", str(tmp_path / "v.jsonl"), str(ids))
+        requests = emu.stats()["requests"]
+    assert done.code == 2 and "--verify" in done.stderr and "--overwrite" in done.stderr
+    assert requests == 0
+    assert (tmp_path / "v.jsonl").read_text() == '{"id": "earlier"}\n'

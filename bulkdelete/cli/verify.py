@@ -25,7 +25,9 @@ from bulkdelete.cli.options import check_writable, parse_duration, parse_rate
 from bulkdelete.errors import ConfigError
 from bulkdelete.input.formats import NOT_OK_RESULT
 from bulkdelete.output import console
+from bulkdelete.output.sink import check_results_path
 from bulkdelete.output.summary import (
+    EXIT_ABORTED,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_NOT_OK,
@@ -163,6 +165,7 @@ def plan_from(
     if params.get("dry_run"):
         raise ConfigError("--verify with --dry-run: a dry run deletes nothing, there is nothing to verify")
     check(lambda: check_writable(path, "--verify"), None)
+    check(lambda: check_results_path(path, overwrite=params["overwrite"], option="--verify"), None)
     rate = check(lambda: parse_rate(params["verify_rate"]), None)
     if params.get("rate_store") and rate is not None and not isinstance(rate, FixedRate):
         raise ConfigError(f"--verify-rate {params['verify_rate']} with --rate-store: a shared budget is a number > 0")
@@ -230,7 +233,7 @@ def _finish(options: RunOptions, summary: dict[str, Any], code: int) -> int:
             write_summary(options.summary_path, summary)
         except OSError as exc:
             console.error(f"cannot write the summary to {options.summary_path!r}: {exc.strerror or exc}")
-            return 3
+            return EXIT_ABORTED
     return code
 
 

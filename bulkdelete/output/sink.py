@@ -109,21 +109,27 @@ def _discard_into_null(stream: BinaryIO) -> None:
         os.close(null)
 
 
+def check_results_path(path: str, *, overwrite: bool, option: str = "-o/--output") -> None:
+    """``ConfigError`` when ``path`` is an existing non-empty regular file (an earlier run's audit trail) and not
+    ``overwrite``: checked before anything is sent, also for files opened later (``delete --verify FILE``)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot open {option} {path!r}: {exc.strerror}") from None
+    if stat.S_ISREG(info.st_mode) and info.st_size > 0 and not overwrite:
+        raise ConfigError(
+            f"{option} {path!r} already holds results ({info.st_size:,} bytes, perhaps an earlier run's record of "
+            "what it deleted): give --overwrite to replace it, another file name, or --resume FILE to append to it"
+        )
+
+
 def open_results_file(path: str, *, overwrite: bool) -> BinaryIO:
     """Open ``-o FILE`` for writing. An existing non-empty regular file is an earlier run's audit trail: replaced
     only with ``overwrite``, else ``ConfigError`` (before anything is sent). Devices and pipes are written as given
     (``/dev/stdout``, a FIFO)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise ConfigError(f"cannot open -o/--output {path!r}: {exc.strerror}") from None
-    if info is not None and stat.S_ISREG(info.st_mode) and info.st_size > 0 and not overwrite:
-        raise ConfigError(
-            f"-o/--output {path!r} already holds results ({info.st_size:,} bytes, perhaps an earlier run's record of "
-            "what it deleted): give --overwrite to replace it, another file name, or --resume FILE to append to it"
-        )
+    check_results_path(path, overwrite=overwrite)
     try:
         return open(path, "wb")
     except OSError as exc:
