@@ -297,12 +297,18 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
     console.configure(secrets=options.secrets)
     if (not options.inputs or "-" in options.inputs) and sys.stdin.isatty() and not options.quiet:
         console.info("reading ids from the terminal, one per line; end with Ctrl-D")
+    sys.exit(exit_status(lambda: loop.run(run_deletion(target, options, hooks=hooks)).exit_code, options))
+
+
+def exit_status(run: Callable[[], int], options: RunOptions) -> int:
+    """``run()``'s exit status; a ``ConfigError`` found once it starts (before anything is sent, e.g. the journal is
+    locked) is 2, anything else a bug: one line saying so (lines already written stand), 70."""
     try:
-        report = loop.run(run_deletion(target, options, hooks=hooks))
-    except ConfigError as exc:  # found once the run starts, before anything is sent (e.g. the journal is locked)
+        return run()
+    except ConfigError as exc:
         console.error(str(exc))
-        sys.exit(EXIT_USAGE)
-    except Exception as exc:  # a bug: say so in one line (lines already written stand); the traceback on demand
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: the traceback on demand
         if os.environ.get("BULKDELETE_DEBUG", "") not in ("", "0"):
             traceback.print_exc()  # for the report; the exit status stays that of a bug
         reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
@@ -310,5 +316,4 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
             f"internal error ({reason}): this is a bug in bulkdelete; please report it to its maintainers with the "
             "output of the same command run with BULKDELETE_DEBUG=1 (it adds the traceback)"
         )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(report.exit_code)
+        return EXIT_INTERNAL

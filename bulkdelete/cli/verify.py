@@ -8,10 +8,8 @@ verifies every result line it wrote, the verdicts going to FILE.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,7 @@ import click
 
 from bulkdelete.cli import loop
 from bulkdelete.cli.checks import check
-from bulkdelete.cli.common import apply, replace, run_options
+from bulkdelete.cli.common import apply, exit_status, replace, run_options
 from bulkdelete.cli.options import check_writable, parse_duration, parse_rate
 from bulkdelete.errors import ConfigError
 from bulkdelete.input.formats import NOT_OK_RESULT
@@ -39,7 +37,6 @@ from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion
 from bulkdelete.rate.control import FixedRate
 from bulkdelete.rate.redis_store import RateStore
 from bulkdelete.records import Record, Result
-from bulkdelete.secrets import scrub
 from bulkdelete.targets.base import Target
 from bulkdelete.verify.rounds import Check, VerifyOptions
 from bulkdelete.verify.run import LogsFactory, VerifyReport, run_verification
@@ -175,14 +172,14 @@ def plan_from(
 def execute_verify(check_: Check, options: RunOptions, verify: VerifyOptions, logs: LogsFactory | None) -> None:
     """Run a verification to its end and exit with its status (SPEC §11)."""
     console.configure(secrets=options.secrets)
-    code = _guarded(lambda: loop.run(run_verification(check_, options, verify, logs=logs)).exit_code, options)
+    code = exit_status(lambda: loop.run(run_verification(check_, options, verify, logs=logs)).exit_code, options)
     sys.exit(code)
 
 
 def execute_with_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> None:
     """``delete --verify FILE``: the deletion, then the verification of every line it wrote; exit as SPEC §11."""
     console.configure(secrets=options.secrets)
-    code = _guarded(lambda: loop.run(_delete_then_verify(target, options, hooks, plan)), options)
+    code = exit_status(lambda: loop.run(_delete_then_verify(target, options, hooks, plan)), options)
     sys.exit(code)
 
 
@@ -235,20 +232,3 @@ def _finish(options: RunOptions, summary: dict[str, Any], code: int) -> int:
             console.error(f"cannot write the summary to {options.summary_path!r}: {exc.strerror or exc}")
             return EXIT_ABORTED
     return code
-
-
-def _guarded(run: Callable[[], int], options: RunOptions) -> int:
-    try:
-        return run()
-    except ConfigError as exc:
-        console.error(str(exc))
-        return EXIT_USAGE
-    except Exception as exc:  # a bug: one line (the traceback on demand), as for deletes
-        if os.environ.get("BULKDELETE_DEBUG", "") not in ("", "0"):
-            traceback.print_exc()
-        reason = scrub(f"{type(exc).__name__}: {exc}", options.secrets)
-        console.error(
-            f"internal error ({reason}): this is a bug in bulkdelete; please report it to its maintainers with the "
-            "output of the same command run with BULKDELETE_DEBUG=1 (it adds the traceback)"
-        )
-        return EXIT_INTERNAL
