@@ -17,7 +17,8 @@ from hashlib import blake2b
 DIGEST_BYTES = 22  # 176 bits: the widest digest whose int still fits a 48-byte block (see above)
 
 
-def _key(record_id: str) -> int:
+def id_key(record_id: str) -> int:
+    """The 176-bit BLAKE2b digest that stands for ``record_id`` (here, and in ``verify``'s verdicts per id)."""
     # surrogatepass: never raise, whatever string the reader produced.
     data = record_id.encode("utf-8", "surrogatepass")
     return int.from_bytes(blake2b(data, digest_size=DIGEST_BYTES).digest())
@@ -38,11 +39,11 @@ class SeenIds:
         return len(self._keys)
 
     def __contains__(self, record_id: object) -> bool:
-        return isinstance(record_id, str) and _key(record_id) in self._keys
+        return isinstance(record_id, str) and id_key(record_id) in self._keys
 
     def add(self, record_id: str) -> bool:
         """Remember ``record_id``; True when it was new, False when it had been seen (or collides)."""
         keys = self._keys
         before = len(keys)
-        keys.add(_key(record_id))
+        keys.add(id_key(record_id))
         return len(keys) != before

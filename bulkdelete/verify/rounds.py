@@ -26,13 +26,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import Protocol
 
 from bulkdelete.input.formats import NOT_OK_RESULT, ResultLines
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.timestamps import utc_stamp
+from bulkdelete.pipeline.dedupe import id_key
 from bulkdelete.pipeline.ending import RunEnd, StopReason
 from bulkdelete.pipeline.engine import Engine
 from bulkdelete.pipeline.settings import EngineSettings
@@ -69,11 +69,6 @@ class VerifyOptions:
             raise ValueError(f"interval_s must be > 0 (got {self.interval_s})")
         if not self.wait_s >= 0 or not self.logs_interval_s >= 0:
             raise ValueError("wait_s and logs_interval_s must be >= 0")
-
-
-def _key(record_id: str) -> int:
-    """176 bits of BLAKE2b, as de-duplication keeps them (``pipeline.dedupe``): a collision is ~1e-39 likely."""
-    return int.from_bytes(blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=22).digest())
 
 
 _PENDING = None  # the digest map's value for an id whose verdict is not final yet
@@ -237,7 +232,7 @@ class Verifier:
                 if problem is not None and problem.startswith(NOT_OK_RESULT):
                     self._emit(VerdictLine(record, VerdictKind.NOT_DELETED, error=problem[len(NOT_OK_RESULT) :]))
                     continue
-                key = _key(record.id)
+                key = id_key(record.id)
                 if key in verdicts:
                     known = verdicts[key]
                     if known is _PENDING:
@@ -255,7 +250,7 @@ class Verifier:
         async for chunk in self._duplicates.chunks():
             self._parked(-len(chunk))
             for record in chunk:
-                known = self._verdicts.get(_key(record.id))
+                known = self._verdicts.get(id_key(record.id))
                 if known is not None:
                     self._emit(_duplicate(record, known))
 
@@ -339,7 +334,7 @@ class Verifier:
 
     def _emit(self, line: VerdictLine) -> None:
         line = line._replace(ts=utc_stamp())
-        key = _key(line.record.id)
+        key = id_key(line.record.id)
         if self._verdicts.get(key, _PENDING) is _PENDING and line.verdict is not VerdictKind.NOT_DELETED:
             self._verdicts[key] = line.verdict
         self.counts[line.verdict.value] = self.counts.get(line.verdict.value, 0) + 1
