@@ -193,7 +193,7 @@ async def _verify(base_url: str, settings: CoveoSettings, options: RunOptions, f
         return CoveoLogs(base_url, DEMO_ORG, DEMO_SOURCE, settings.api_key, since=time.time() - 600, warn=warn)
 
     polling = VerifyOptions(interval_s=1.0, wait_s=60.0, logs_interval_s=10.0)
-    checked = await run_verification(check, verify_options, polling, logs=logs, stdout=_Null())  # type: ignore[arg-type]
+    checked = await run_verification(check, verify_options, polling, logs=logs)  # verdicts to the -o file
     summary_path = folder / "summary.json"
     summary = orjson.loads(summary_path.read_bytes())
     summary["verification"] = checked.verification
@@ -204,11 +204,3 @@ async def _verify(base_url: str, settings: CoveoSettings, options: RunOptions, f
     # Expected besides gone: the invalid ids (nothing was sent: not_deleted) and an id holding a double quote, which
     # Coveo's query language cannot express (unknown, never asked: checks 0).
     return all(line["verdict"] in ("gone", "not_deleted") or line["checks"] == 0 for line in lines)
-
-
-class _Null:
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        return None

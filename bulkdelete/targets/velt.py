@@ -130,7 +130,7 @@ class VeltTarget:
 
 def classify(reply: Reply, ids: Sequence[str]) -> list[Verdict]:
     """One verdict per id of ``ids`` (in order) from one ``documents/delete`` answer."""
-    doc = _load(reply.body)
+    doc = load_answer(reply.body)
     status = reply.status
     if 200 <= status < 300 or status >= 500:
         entries = _per_id_entries(doc)
@@ -142,7 +142,8 @@ def classify(reply: Reply, ids: Sequence[str]) -> list[Verdict]:
     return [request_verdict(reply, doc)] * len(ids)
 
 
-def _load(body: bytes) -> Any:
+def load_answer(body: bytes) -> Any:
+    """A Velt answer's JSON, or None (an empty or unreadable body)."""
     try:
         return orjson.loads(body) if body else None
     except orjson.JSONDecodeError:

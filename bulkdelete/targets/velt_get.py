@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import scrub
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
-from bulkdelete.targets.velt import MAX_BATCH_SIZE, VeltSettings, request_verdict
+from bulkdelete.targets.velt import MAX_BATCH_SIZE, VeltSettings, load_answer, request_verdict
 
 GONE_EVIDENCE = "get documents: not returned"
 
@@ -53,7 +52,7 @@ class VeltGetCheck:
         reply = await transport.request("POST", self._url, headers=self._headers, data=body)
         found = _returned_ids(reply)
         if found is None:
-            verdict = request_verdict(reply, _load(reply.body))
+            verdict = request_verdict(reply, load_answer(reply.body))
             if verdict.error is not None:
                 verdict = verdict._replace(error=scrub(verdict.error, self._secrets))
             return [verdict] * len(ids)
@@ -63,18 +62,11 @@ class VeltGetCheck:
         return [present if record_id in found else gone for record_id in ids]
 
 
-def _load(body: bytes) -> Any:
-    try:
-        return orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None
-
-
 def _returned_ids(reply: Reply) -> set[str] | None:
     """The ids a Get Documents answer returns, or None when the reply is not such an answer."""
     if not 200 <= reply.status < 300:
         return None
-    doc = _load(reply.body)
+    doc = load_answer(reply.body)
     result = doc.get("result") if isinstance(doc, dict) else None
     data = result.get("data") if isinstance(result, dict) else None
     if isinstance(data, dict):  # a mapping id -> document, as the delete answers

@@ -20,6 +20,7 @@ from bulkdelete.input.formats import ResultLines
 from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, utc_now_iso
+from bulkdelete.output.runinfo import describe_target
 from bulkdelete.output.sink import JsonLinesSink, open_results_file
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, write_summary
@@ -241,12 +242,6 @@ def _exit_code(end: RunEnd, counts: dict[str, int]) -> int:
     return EXIT_OK if set(counts) <= {VerdictKind.GONE.value} else EXIT_NOT_OK
 
 
-def _describe(check: Check) -> dict[str, Any]:
-    describe = getattr(check, "describe", None)
-    described = describe() if callable(describe) else None
-    return described if isinstance(described, dict) else {"api": check.name}
-
-
 def _summary(
     check: Check,
     stats: RunStats,
@@ -264,7 +259,7 @@ def _summary(
         "command": "verify",
         "started_at": started_at,
         "finished_at": utc_now_iso(),
-        "target": _describe(check),
+        "target": describe_target(check),
         "records": records,
         "ok": ok,
         "not_ok": records - ok,
