@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,15 @@ source_options = apply(
 )
 
 
+search_key_option = click.option(
+    "--search-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Verifying: the Search API key (Execute queries, View all content)  [default: env COVEO_SEARCH_API_KEY, else "
+    "the API key].",
+)
+
+
 def coveo_settings(params: dict[str, Any]) -> CoveoSettings:
     """Where to send and with which key; raises ``ConfigError`` before anything is sent."""
     base = params.get("base_url") or REGIONS[params["region"]]
@@ -105,13 +114,7 @@ written), 4 budget spent with records left (--resume finishes them), 70 internal
 @delete_options(default_rate="50")
 @source_options
 @checking.delete_verify_options
-@click.option(
-    "--search-key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="With --verify: the Search API key (Execute queries, View all content)  [default: env "
-    "COVEO_SEARCH_API_KEY, else the API key].",
-)
+@search_key_option
 @click.option(
     "--delete-children",
     is_flag=True,
@@ -167,14 +170,15 @@ def coveo_delete(**params: Any) -> None:
             allow_future = params["allow_future_ordering_id"]
             ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
             settings = replace(settings, ordering_id=ordering)
+        keys = verify_keys(params) if params["verify_path"] is not None and not options.dry_run else None
         plan = checking.plan_from(
             {**params, "children": params["delete_children"]},
-            lambda: coveo_check({**params, "children": params["delete_children"]}),
-            lambda since: None if params["no_logs"] else coveo_logs(params, since),
+            lambda: coveo_check({**params, "children": params["delete_children"]}, _given(keys)),
+            lambda since: None if params["no_logs"] else coveo_logs(params, _given(keys), since),
         )
         fail_if_any()
-        keys = (settings.api_key, *search_secrets(params)) if plan is not None else (settings.api_key,)
-        options = replace(options, secrets=(*keys, *options.secrets))
+        verifying = keys.secrets if keys is not None else ()
+        options = replace(options, secrets=(settings.api_key, *verifying, *options.secrets))
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
     if plan is not None:
@@ -201,13 +205,7 @@ refusal), 130 interrupted.
 @delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @source_options
 @checking.polling_options
-@click.option(
-    "--search-key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The Search API key (Execute queries, View all content)  [default: env COVEO_SEARCH_API_KEY, else the API "
-    "key].",
-)
+@search_key_option
 @click.option("--children", is_flag=True, help="A gone id is also checked for descendants (<id>/…) left.")
 @click.option(
     "--batch-size",
@@ -223,15 +221,21 @@ def coveo_verify(**params: Any) -> None:
     with config_errors():
         options = checking.verify_run_options(params)
         verify = checking.polling(params)
-        check_ = coveo_check(params)
+        keys = verify_keys(params)
+        check_ = coveo_check(params, keys)
         since = time.time() - checking.since_s(params)
-        logs = None if params["no_logs"] else coveo_logs(params, since)
+        logs = None if params["no_logs"] else coveo_logs(params, keys, since)
         fail_if_any()
-        options = replace(options, secrets=(*search_secrets(params), *options.secrets))
+        options = replace(options, secrets=(*keys.secrets, *options.secrets))
     checking.execute_verify(check_, options, verify, logs)
 
 
 checking.without_delete_only(coveo_verify)
+
+
+def _given(keys: VerifyKeys | None) -> VerifyKeys:
+    assert keys is not None, "read whenever --verify is given"
+    return keys
 
 
 def search_key(params: dict[str, Any]) -> tuple[Secret, str]:
@@ -247,33 +251,45 @@ def search_key(params: dict[str, Any]) -> tuple[Secret, str]:
     return secret_from("COVEO_API_KEY", what=what), "COVEO_API_KEY"
 
 
-def search_secrets(params: dict[str, Any]) -> tuple[Secret, ...]:
-    keys = [check(lambda: search_key(params)[0], Secret(""))]
-    with contextlib.suppress(ConfigError):
-        keys.append(secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the key"))
-    return tuple(key for key in keys if key.reveal())
+@dataclass(frozen=True, slots=True)
+class VerifyKeys:
+    """The keys a Coveo verification uses, read once: the Search API's (and where it came from, for the message of
+    a refused key), and the Logs API's (the API key, else the search key)."""
+
+    search: Secret
+    search_from: str
+    logs: Secret
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        return tuple(key for key in (self.search, self.logs) if key.reveal())
 
 
-def coveo_check(params: dict[str, Any]) -> CoveoSearchCheck:
+def verify_keys(params: dict[str, Any]) -> VerifyKeys:
+    search, named = check(lambda: search_key(params), (Secret(""), "COVEO_SEARCH_API_KEY"))
+    try:
+        logs = secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the key")
+    except ConfigError:
+        logs = search
+    return VerifyKeys(search, named, logs)
+
+
+def coveo_check(params: dict[str, Any], keys: VerifyKeys) -> CoveoSearchCheck:
     """The Search API check: ``--base-url`` (the emulator) or the org's search host in ``--region``."""
     org = check(lambda: required(params.get("org"), "--org", "COVEO_ORGANIZATION_ID"), "-")
     base = params.get("base_url")
     url = check(lambda: check_base_url(base), "http://127.0.0.1") if base else search_base(params["region"], org)
-    key, named = check(lambda: search_key(params), (Secret(""), "COVEO_SEARCH_API_KEY"))
     batch_size = params.get("batch_size") or MAX_IDS_PER_QUERY  # delete --verify: the most a query takes
-    return CoveoSearchCheck(url, org, key, children=bool(params.get("children")), key_name=named, batch_size=batch_size)
+    children = bool(params.get("children"))
+    return CoveoSearchCheck(url, org, keys.search, children=children, key_name=keys.search_from, batch_size=batch_size)
 
 
-def coveo_logs(params: dict[str, Any], since: float) -> LogsFactory:
+def coveo_logs(params: dict[str, Any], keys: VerifyKeys, since: float) -> LogsFactory:
     """The Logs API reader: the push API's base, the API key (else the search key), the source when given."""
     org = params.get("org") or os.environ.get("COVEO_ORGANIZATION_ID", "-")
     base = params.get("base_url") or REGIONS[params["region"]]
     source = params.get("source") or os.environ.get("COVEO_SOURCE_ID") or None
-    try:
-        key = secret_from("COVEO_API_KEY", params.get("api_key_file"), what="the key")
-    except ConfigError:
-        key = check(lambda: search_key(params)[0], Secret(""))
-    return lambda warn: CoveoLogs(base, org.strip(), source, key, since=since, warn=warn)
+    return lambda warn: CoveoLogs(base, org.strip(), source, keys.logs, since=since, warn=warn)
 
 
 def coveo_target(settings: CoveoSettings, mode: str, batch_bytes: int) -> Target:
