@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -102,13 +103,8 @@ class Verifier:
         self._check = check
         self._transport = transport
         self._rate = rate
-        self._settings = EngineSettings(
-            concurrency=settings.concurrency,
-            max_attempts=settings.max_attempts,
-            dedupe=False,  # ours: a duplicate's line waits for the verdict of its id
-            backoff=settings.backoff,
-            seed=settings.seed,
-        )
+        # De-duplication is ours: a duplicate's line waits for the verdict of its id.
+        self._settings = dataclasses.replace(settings, dedupe=False)
         self._stats = stats
         self._options = options
         self._write = write
@@ -123,12 +119,11 @@ class Verifier:
         self._engine: Engine | None = None
         self._wake: asyncio.Future[None] | None = None
         self._stopping: tuple[StopReason, str | None] | None = None
-        self._round = 0
-        self.rounds = 0
+        self.rounds = 0  # rounds begun: a record decided in this one has been checked this many times
         self.counts: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        return f"<Verifier round={self._round} decided={sum(self.counts.values())} stopping={self._stopping}>"
+        return f"<Verifier rounds={self.rounds} decided={sum(self.counts.values())} stopping={self._stopping}>"
 
     @property
     def stopping(self) -> bool:
@@ -163,7 +158,6 @@ class Verifier:
                     self._on_round(self, len(spool), max(round_start - self._clock(), 0.0))
                 if not await self._sleep_until(round_start):
                     return self._stopped(end)
-                self._round += 1
         finally:
             if self._next is not None:
                 self._next.close()
@@ -266,7 +260,7 @@ class Verifier:
         self._children_left(record, forget=True)
         entry = self._logs.failure(record.id) if self._logs is not None else None
         if entry is not None:
-            self._emit(VerdictLine(record, VerdictKind.FAILED, self._round + 1, log=entry, error=_log_error(entry)))
+            self._emit(VerdictLine(record, VerdictKind.FAILED, self.rounds, log=entry, error=_log_error(entry)))
             return
         assert self._next is not None
         self._park(self._next, record)
@@ -290,7 +284,7 @@ class Verifier:
 
     def _final(self, result: Result) -> VerdictLine:
         record, outcome, status = result.record, result.outcome, result.status
-        checks = self._round + 1 if result.attempts else 0
+        checks = self.rounds if result.attempts else 0
         if outcome is Outcome.GONE:
             evidence = self._check.evidence.replace("{status}", str(status))
             return VerdictLine(record, VerdictKind.GONE, checks, evidence=evidence)
@@ -308,7 +302,7 @@ class Verifier:
         if not len(spool):
             return
         await self._refresh_logs(force=True)
-        checks = self._round + 1
+        checks = self.rounds
         async for chunk in spool.chunks():
             self._parked(-len(chunk))
             for record in chunk:
