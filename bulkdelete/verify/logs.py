@@ -24,11 +24,11 @@ from urllib.parse import quote
 
 import orjson
 
-from bulkdelete.errors import AbortRun, TransportError
+from bulkdelete.errors import TransportError
 from bulkdelete.rate.backoff import BackoffPolicy, parse_retry_after
 from bulkdelete.rate.control import RateControl
 from bulkdelete.secrets import Secret
-from bulkdelete.targets.answers import describe_reply
+from bulkdelete.targets.answers import Answer, answer_kind, describe_reply
 from bulkdelete.targets.base import Reply, Transport
 
 MAX_WINDOW_S = 7 * 86400.0  # the Logs API's widest window
@@ -138,13 +138,12 @@ class CoveoLogs:
                 reply = await transport.request(
                     "POST", self._url, params=params, headers=self._headers, data=self._body
                 )
-            except AbortRun:
-                raise
             except TransportError as exc:
                 problem = str(exc)
                 await asyncio.sleep(backoff.delay(attempt, rng))
                 continue
-            if reply.status in (401, 403):
+            kind = answer_kind(reply.status)  # the classification every target composes (targets.answers)
+            if kind is Answer.FATAL:
                 self.enabled = False
                 self._warn(
                     f"the Logs API refused the key ({describe_reply(reply)}): verifying without logs; the key "
@@ -156,10 +155,10 @@ class CoveoLogs:
                 rate.on_success(reply.latency_ms)
                 return doc
             problem = describe_reply(reply)
-            if reply.status == 429:
+            if kind is Answer.THROTTLED:
                 rate.on_throttle(reply.latency_ms, parse_retry_after(reply.headers.get("Retry-After")))
                 continue
-            if reply.status < 500 and reply.status != 408:
+            if kind is not Answer.TRANSIENT:  # a final refusal, or a 2xx that is not a logs answer
                 break
             await asyncio.sleep(backoff.delay(attempt, rng))
         self._warn(f"the Logs API could not be read this round ({problem}): trying again next round")
