@@ -103,8 +103,7 @@ class CoveoSearchCheck:
 
     async def send(self, transport: Transport, records: Sequence[Record]) -> Sequence[Verdict]:
         ids = [record.id for record in records]
-        aq = f"@uri==({','.join(quoted(i) for i in ids)})" if len(ids) > 1 else f"@uri=={quoted(ids[0])}"
-        answer = await self._uris(transport, aq, len(ids))
+        answer = await self._uris(transport, f"@uri==({','.join(quoted(i) for i in ids)})", len(ids))
         if isinstance(answer, Verdict):  # no settled answer: every id of the query shares that verdict
             return [answer] * len(ids)
         found, reply = answer
@@ -182,7 +181,7 @@ class CoveoSearchCheck:
         if kind is Answer.SUCCESS:  # a 2xx that is not a search answer: nothing proven, retried
             kind = Answer.TRANSIENT
         error = describe_reply(reply)
-        if reply.status in (401, 403):
+        if kind is Answer.FATAL:  # 401/403
             error += (
                 f": the search key ({self._key_name}) is refused; it needs Search - Execute queries and"
                 " Search - View all content"
