@@ -266,10 +266,7 @@ class Pacer:
             await sleep(min(wait, _MAX_NAP))
 
     def _leave(self, turn: asyncio.Future[None]) -> None:
-        was_head = self._waiters[0] is turn
-        self._waiters.remove(turn)
-        if was_head and self._waiters and not self._waiters[0].done():
-            self._waiters[0].set_result(None)
+        leave_queue(self._waiters, turn)
 
     def _wait_for(self, now: float) -> float:
         """Seconds from ``now`` until the next grant may happen (<= 0: now)."""
@@ -319,3 +316,12 @@ def _relative(when: float, now: float) -> str:
     if math.isinf(when) or math.isnan(when):
         return "-"
     return f"{when - now:+.4f}s" if math.isfinite(now) else f"{when:.4f}"
+
+
+def leave_queue(waiters: deque[asyncio.Future[None]], turn: asyncio.Future[None]) -> None:
+    """``turn`` leaves the FIFO of ``waiters`` (served, cancelled or failed); when it was the head, the next one is
+    woken to lead. The queue discipline of ``Pacer`` and of ``rate.shared.SharedPacer``."""
+    was_head = waiters[0] is turn
+    waiters.remove(turn)
+    if was_head and waiters and not waiters[0].done():
+        waiters[0].set_result(None)

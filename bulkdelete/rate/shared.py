@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bulkdelete.errors import AbortRun, BulkDeleteError
+from bulkdelete.rate.pacing import leave_queue
 
 __all__ = ["BLOCK_S", "Grant", "GrantStore", "RateStoreLost", "SharedPacer", "StoreUnavailable"]
 
@@ -196,10 +197,7 @@ class SharedPacer:
                 await turn  # resolved by the predecessor when it leaves the queue
             await self._lead()
         finally:
-            was_head = self._waiters[0] is turn
-            self._waiters.remove(turn)
-            if was_head and self._waiters and not self._waiters[0].done():
-                self._waiters[0].set_result(None)
+            leave_queue(self._waiters, turn)
 
     async def _lead(self) -> None:
         """As head of the queue: take a held slot when it is due, or fetch a block when none is held."""
