@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from bulkdelete.records import Outcome, Result
 
@@ -77,6 +78,17 @@ class RunStats:
             self.ok += 1
         else:
             self.not_ok += 1
+
+    def request_figures(self) -> dict[str, Any]:
+        """What the requests did, as a summary shows it (SPEC §8): ``requests``, ``retries``, ``throttled``,
+        ``transport_errors``, ``status_codes`` (code as text → count)."""
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "transport_errors": self.transport_errors,
+            "status_codes": {str(code): n for code, n in sorted(self.status_codes.items())},
+        }
 
     def count(self, outcome: Outcome) -> int:
         return self.outcomes[outcome.value]

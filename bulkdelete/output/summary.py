@@ -70,11 +70,7 @@ def build_summary(
         "unsent_exact": unsent_exact,
         "shard": info.shard,
         "other_shards": other_shards,
-        "requests": stats.requests,
-        "retries": stats.retries,
-        "throttled": stats.throttled,
-        "transport_errors": stats.transport_errors,
-        "status_codes": {str(code): n for code, n in sorted(stats.status_codes.items())},
+        **stats.request_figures(),
         "elapsed_s": round(elapsed_s, 3),
         "rate_per_s": round(stats.records / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         "latency_ms": {
