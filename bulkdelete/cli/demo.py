@@ -27,6 +27,7 @@ from bulkdelete.emulator import EmulatorConfig, parse_quota, read_doc_ids, run_e
 from bulkdelete.input.reader import read_records
 from bulkdelete.net.session import Network
 from bulkdelete.output import console
+from bulkdelete.output.summary import write_summary
 from bulkdelete.pipeline.run import RunOptions, run_deletion
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import per_second
@@ -197,7 +198,7 @@ async def _verify(base_url: str, settings: CoveoSettings, options: RunOptions, f
     summary_path = folder / "summary.json"
     summary = orjson.loads(summary_path.read_bytes())
     summary["verification"] = checked.verification
-    summary_path.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    write_summary(str(summary_path), summary)
     verdicts = checked.verification["verdicts"]
     console.info(f"demo: verify: {verdicts} in {checked.verification['rounds']} rounds → {folder / 'verdicts.jsonl'}")
     lines = [orjson.loads(line) for line in (folder / "verdicts.jsonl").read_bytes().splitlines()]
