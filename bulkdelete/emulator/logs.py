@@ -23,7 +23,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from bulkdelete.emulator.coveo import CoveoError, gated
-from bulkdelete.emulator.pipeline import LogEntry
+from bulkdelete.emulator.pipeline import AT, FIELD, ORG, LogEntry
 from bulkdelete.emulator.responses import json_response
 from bulkdelete.emulator.state import EmulatorState
 
@@ -31,7 +31,7 @@ ROUTE = "/logs/v1/organizations/{org}"
 MAX_WINDOW = timedelta(days=7)
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
-_FILTERS = (("sourcesIds", "source"), ("operations", "operation"), ("results", "result"))
+_FILTERS = (("sourcesIds", FIELD["source"]), ("operations", FIELD["operation"]), ("results", FIELD["result"]))
 
 
 async def query_logs(request: web.Request, state: EmulatorState, org: str) -> web.Response:
@@ -46,12 +46,11 @@ async def query_logs(request: web.Request, state: EmulatorState, org: str) -> we
     per_page = _int(query, "perPage", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     filters = _filters(await request.read())
     low, high = start.timestamp(), end.timestamp()
+    # Filtered on the stored tuples: only the matches become ``LogEntry``s.
     entries = [
-        entry
-        for entry in state.pipeline.log
-        if entry.org == org
-        and low <= entry.at <= high
-        and all(getattr(entry, attr) in allowed for attr, allowed in filters)
+        LogEntry._make(raw)
+        for raw in state.pipeline.log
+        if raw[ORG] == org and low <= raw[AT] <= high and all(raw[index] in allowed for index, allowed in filters)
     ]
     entries.sort(key=lambda entry: entry.at)  # already in order unless the wall clock stepped back
     first = page * per_page
@@ -105,8 +104,8 @@ def _int(query: MultiMapping[str], name: str, default: int, low: int, high: int 
     return value
 
 
-def _filters(body: bytes) -> list[tuple[str, frozenset[str]]]:
-    """The body's filters as (LogEntry attribute, accepted values)."""
+def _filters(body: bytes) -> list[tuple[int, frozenset[str]]]:
+    """The body's filters as (``LogEntry`` field index, accepted values)."""
     try:
         doc: Any = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError:
@@ -114,12 +113,12 @@ def _filters(body: bytes) -> list[tuple[str, frozenset[str]]]:
     if not isinstance(doc, dict):
         raise CoveoError(400, "INVALID_JSON", "The request body must be a JSON object.")
     filters = []
-    for key, attr in _FILTERS:
+    for key, index in _FILTERS:
         values = doc.get(key)
         if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
             raise CoveoError(400, "INVALID_PARAMETER", f"{key} must be a list of strings.")
         if values:  # absent, null or empty: no filter
-            filters.append((attr, frozenset(values)))
+            filters.append((index, frozenset(values)))
     return filters
 
 
