@@ -7,7 +7,9 @@ processes sharing one strict emulator quota, with bounds rather than exact timin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import math
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +24,7 @@ from bulkdelete.errors import ConfigError
 from bulkdelete.pipeline.run import run_deletion
 from bulkdelete.rate.control import FixedRate
 from bulkdelete.rate.redis_store import RateStore, RedisGrants, open_grants
+from bulkdelete.rate.shared import BLOCK_S, SharedPacer
 from bulkdelete.secrets import Secret
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
 from tests.conftest import KEY, ORG, SOURCE, Completed, cli_env, coveo_args, options, read_lines, start_cli, write_ids
@@ -93,6 +96,49 @@ async def test_keys_are_independent_and_expire(store: RedisServer, grants: Redis
     async with redis.asyncio.Redis(port=store.port) as client:
         ttl_ms = await client.pttl("bulkdelete:test:script")
     assert 60_000 < ttl_ms <= 61_000  # a minute after the last slot it granted
+
+
+# -- the shared pacer: the window bounds of SPEC §12, whatever the timing ---------------------------------------------
+
+
+def most_in_window(times: list[float], window_s: float) -> int:
+    """The most of the sorted ``times`` in any window ``(t - window_s, t]``."""
+    best = first = 0
+    for last, at in enumerate(times):
+        while times[first] <= at - window_s:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+async def test_pacers_sharing_a_key_keep_every_window_bound(store: RedisServer) -> None:
+    """Four pacers (four processes' worth: each its own connection and clock offset) with eight workers each take
+    slots from one key for 1.5 s. Every start lies in ``[slot - early, slot + late]`` by construction, so the bounds
+    hold however late the loop runs: at most R in any 1 s, at most R·T + 2 + one block per pacer in any window T."""
+    rate, pacers_n, workers, run_s = 200, 4, 8, 1.5
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+    key = RateStore.from_url(store.url, "bulkdelete:test:bounds")
+    async with contextlib.AsyncExitStack() as stack:
+        stores = [await stack.enter_async_context(open_grants(key)) for _ in range(pacers_n)]
+        pacers = [SharedPacer(rate, grants, clock=loop.time) for grants in stores]
+        deadline = loop.time() + run_s
+
+        async def work(pacer: SharedPacer) -> None:
+            while loop.time() < deadline:
+                await pacer.acquire()
+                starts.append(loop.time())
+
+        await asyncio.gather(*(work(pacer) for pacer in pacers for _ in range(workers)))
+    starts.sort()
+    block = math.floor(rate * BLOCK_S)
+    assert most_in_window(starts, 1.0) <= rate
+    for window_s in (0.05, 0.1, 0.25, 0.5):
+        assert most_in_window(starts, window_s) <= rate * window_s + 2 + pacers_n * block, window_s
+    first_10ms = sum(1 for at in starts if at <= starts[0] + 0.01)
+    assert first_10ms <= 2 + pacers_n * block  # no start-up burst: nothing banked before the first grant
+    assert sum(pacer.granted for pacer in pacers) == len(starts)
+    assert sum(pacer.round_trips for pacer in pacers) <= len(starts)  # blocks: fewer round trips than starts
 
 
 # -- the fleet: real CLI processes sharing one quota ----------------------------------------------------------------
