@@ -141,6 +141,20 @@ async def test_pacers_sharing_a_key_keep_every_window_bound(store: RedisServer) 
     assert sum(pacer.round_trips for pacer in pacers) <= len(starts)  # blocks: fewer round trips than starts
 
 
+async def test_a_request_that_left_late_leaves_the_fleet_one_slot(store: RedisServer) -> None:
+    """A request that had to open a new connection leaves after its slot (``left_late``, told by the transport):
+    past the slack, the process leaves its next slot unused, so the late start stands for it."""
+    loop = asyncio.get_running_loop()
+    async with open_grants(RateStore.from_url(store.url, "bulkdelete:test:late")) as grants:
+        pacer = SharedPacer(200, grants, clock=loop.time)
+        await pacer.acquire()
+        assert not pacer.left_late(loop.time())  # a pooled connection: on time
+        assert pacer.left_late(loop.time() - 0.5)  # half a second to connect
+        await pacer.acquire()
+    assert (pacer.granted, pacer.late) == (2, 1)
+    assert pacer.dropped >= 1 and pacer.round_trips >= 3  # one slot taken from the fleet and left unused
+
+
 # -- the fleet: real CLI processes sharing one quota ----------------------------------------------------------------
 
 RATE = 200

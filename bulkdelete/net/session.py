@@ -51,7 +51,8 @@ def open_session(
 
     ``trust_env=False``: proxies are chosen per request by ``ProxyRoutes`` (curl's rules, not aiohttp's), and
     aiohttp's ``trust_env`` would also send ``~/.netrc`` credentials to the API host. ``left_late``: a paced run's
-    ``Pacer.left_late``, told when each request got its connection (``LateAwareConnector``).
+    ``Pacer.left_late`` (or ``SharedPacer.left_late``), told when each request got its connection
+    (``LateAwareConnector``).
     """
     options: dict[str, Any] = {"limit": limit, "ttl_dns_cache": 300, "ssl": network.ssl_context}
     connector = (

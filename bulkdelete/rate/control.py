@@ -197,7 +197,7 @@ class PacedRate:
         self.try_acquire: Callable[[], bool] = pacer.try_acquire
         self.acquire: Callable[[], Awaitable[None]] = pacer.acquire
         # Called by the transport when a request leaves only after opening a new connection (issue 20): the local
-        # ``Pacer`` moves its schedule on; a ``SharedPacer`` (its slots are the fleet's) has no such method: None.
+        # ``Pacer`` moves its schedule on, a ``SharedPacer`` leaves its next slot unused.
         self.left_late: Callable[[float], bool] | None = getattr(pacer, "left_late", None)
 
     def __repr__(self) -> str:
