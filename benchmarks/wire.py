@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bulkdelete.emulator.state import max_in_window
+
 
 class WireCapture:
     """The request packets captured so far: those to ``port`` whose TCP payload starts with ``method``."""
@@ -39,16 +41,6 @@ class WireCapture:
     def max_per_second(self) -> int:
         """The most request starts in any 1 s sliding window, as the emulator counts (``(t - 1, t]``)."""
         return max_in_window(self.times(), 1.0)
-
-
-def max_in_window(stamps: list[float], window_s: float) -> int:
-    """The most of the sorted ``stamps`` in any half-open window ``(t - window_s, t]``."""
-    best = first = 0
-    for last, stamp in enumerate(stamps):
-        while stamps[first] <= stamp - window_s:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
 
 
 def can_capture() -> str | None:

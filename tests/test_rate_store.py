@@ -20,6 +20,7 @@ import redis.asyncio
 
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.config import Quota
+from bulkdelete.emulator.state import max_in_window
 from bulkdelete.errors import ConfigError
 from bulkdelete.pipeline.run import run_deletion
 from bulkdelete.rate.control import FixedRate
@@ -101,16 +102,6 @@ async def test_keys_are_independent_and_expire(store: RedisServer, grants: Redis
 # -- the shared pacer: the window bounds of SPEC §12, whatever the timing ---------------------------------------------
 
 
-def most_in_window(times: list[float], window_s: float) -> int:
-    """The most of the sorted ``times`` in any window ``(t - window_s, t]``."""
-    best = first = 0
-    for last, at in enumerate(times):
-        while times[first] <= at - window_s:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
-
-
 async def test_pacers_sharing_a_key_keep_every_window_bound(store: RedisServer) -> None:
     """Four pacers (four processes' worth: each its own connection and clock offset) with eight workers each take
     slots from one key for 1.5 s. Every start lies in ``[slot - early, slot + late]`` by construction, so the bounds
@@ -132,9 +123,9 @@ async def test_pacers_sharing_a_key_keep_every_window_bound(store: RedisServer) 
         await asyncio.gather(*(work(pacer) for pacer in pacers for _ in range(workers)))
     starts.sort()
     block = math.floor(rate * BLOCK_S)
-    assert most_in_window(starts, 1.0) <= rate
+    assert max_in_window(starts, 1.0) <= rate
     for window_s in (0.05, 0.1, 0.25, 0.5):
-        assert most_in_window(starts, window_s) <= rate * window_s + 2 + pacers_n * block, window_s
+        assert max_in_window(starts, window_s) <= rate * window_s + 2 + pacers_n * block, window_s
     first_10ms = sum(1 for at in starts if at <= starts[0] + 0.01)
     assert first_10ms <= 2 + pacers_n * block  # no start-up burst: nothing banked before the first grant
     assert sum(pacer.granted for pacer in pacers) == len(starts)

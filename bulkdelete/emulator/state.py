@@ -18,6 +18,17 @@ SearchCache = dict[tuple[Any, ...], tuple[float, tuple[int, tuple[str, ...]]]]
 """Search answers by request: ``(monotonic time stored, (totalCount, the page's uris))``."""
 
 
+def max_in_window(times: list[float], window_s: float = 1.0) -> int:
+    """The most of the sorted ``times`` in any window ``(t - window_s, t]``: ``Stats.max_per_second``'s count, for
+    times recorded elsewhere (a benchmark's packet capture, a test's own start times)."""
+    best = first = 0
+    for last, at in enumerate(times):
+        while times[first] <= at - window_s:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
 class Stats:
     """Request counters. ``max_per_second`` is exact: the most requests started in any 1 s sliding window.
 
