@@ -28,7 +28,7 @@ def test_empty_file(tmp_path: Path) -> None:
     assert load_ok_ids(str(path))[1] == JournalInfo(0, 0, 0)
 
 
-def test_only_ok_lines_count_and_not_ok_or_planned_do_not(tmp_path: Path) -> None:
+def test_only_ok_lines_count_and_not_ok_planned_or_duplicate_do_not(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     path.write_bytes(
         line("https://x/ok", Outcome.ACCEPTED)
@@ -37,6 +37,7 @@ def test_only_ok_lines_count_and_not_ok_or_planned_do_not(tmp_path: Path) -> Non
         + line("https://x/planned", Outcome.PLANNED)
         + line("velt-1", Outcome.NOT_FOUND)
         + line("https://x/ok", Outcome.SKIPPED)
+        + line("https://x/failed", Outcome.DUPLICATE)  # its first occurrence failed: not gone
         + b"\n"
     )
     seen, info = load_ok_ids(str(path))
@@ -45,7 +46,7 @@ def test_only_ok_lines_count_and_not_ok_or_planned_do_not(tmp_path: Path) -> Non
     assert "https://x/failed" not in seen
     assert "https://x/invalid" not in seen
     assert "https://x/planned" not in seen
-    assert info == JournalInfo(lines=6, ok_ids=2, torn_lines=0)
+    assert info == JournalInfo(lines=7, ok_ids=2, torn_lines=0)
 
 
 def test_torn_last_line_is_ignored_and_counted(tmp_path: Path) -> None:

@@ -64,6 +64,29 @@ async def test_sigkill_then_resume_leaves_exactly_one_ok_line_per_id(tmp_path: P
     assert set(ok_ids.values()) == {1}
 
 
+async def test_a_repeated_id_whose_delete_failed_is_not_done_for_resume(tmp_path: Path) -> None:
+    """The repeat of an id gets ``duplicate`` (ok) at once, before its first occurrence is answered: when that one
+    fails, the journal's ``duplicate`` line must not make ``--resume`` skip the id (it was never deleted). And once
+    the id is done, a resumed run neither re-sends it nor appends another ``duplicate`` line for the repeat."""
+    doc = IDS[0]
+    ids = write_ids(tmp_path / "ids.txt", [doc, doc, IDS[1]])
+    journal = tmp_path / "journal.jsonl"
+    async with run_emulator(EmulatorConfig(fail_rate=1.0, seed=1), docs=IDS[:2]) as emu:
+        first = await run_cli(*coveo_args(emu.base_url, "--max-attempts", "1", "--resume", str(journal), str(ids)))
+    assert first.code == 1, first.stderr
+    assert sorted(line["outcome"] for line in read_lines(journal)) == ["duplicate", "failed", "failed"]
+    async with run_emulator(EmulatorConfig(), docs=IDS[:2]) as emu:
+        second = await run_cli(*coveo_args(emu.base_url, "--resume", str(journal), str(ids)))
+        assert emu.documents == []  # the repeated id is deleted too
+        assert emu.stats()["requests"] == 2
+        third = await run_cli(*coveo_args(emu.base_url, "--resume", str(journal), str(ids)))
+        assert emu.stats()["requests"] == 2  # nothing sent again
+    assert second.code == third.code == 0, second.stderr + third.stderr
+    outcomes = [(line["id"], line["outcome"]) for line in read_lines(journal)]
+    assert outcomes.count((doc, "duplicate")) == 2  # one per run that sent the id, none from the third
+    assert {outcome for record_id, outcome in outcomes[3:] if record_id == doc} == {"accepted", "duplicate"}
+
+
 async def test_resume_with_a_separate_output_writes_skipped_lines(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", IDS[:10])
     journal = write_ids(tmp_path / "journal.jsonl", [])

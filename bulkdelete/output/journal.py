@@ -8,7 +8,8 @@ file, so a torn line can also end up in the middle. Both are expected, skipped a
   parses. The torn bytes stay as one ignorable line: a journal is the user's record, never truncated.
 
 ``planned`` lines (a ``--dry-run`` wrote them, with ``ok: true``) are *not* taken as done: nothing was sent,
-and resuming a real run from a dry run's journal must still delete everything.
+and resuming a real run from a dry run's journal must still delete everything. Nor are ``duplicate`` lines: a repeat
+is decided before its first occurrence is answered, and when that one failed the id is not gone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import orjson
 from bulkdelete.errors import ConfigError
 from bulkdelete.pipeline.dedupe import SeenIds
 
-NOT_DONE_OUTCOMES = frozenset({"planned"})  # ok:true, yet nothing was sent
+#: ok:true, yet they do not say the id is gone: ``planned`` (a dry run sent nothing) and ``duplicate`` (the repeat of an
+#: id, decided at once: the line of its first occurrence says what became of the id, and that may be ``failed``).
+NOT_DONE_OUTCOMES = frozenset({"planned", "duplicate"})
 
 
 @dataclass(frozen=True, slots=True)

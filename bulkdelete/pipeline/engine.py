@@ -202,10 +202,10 @@ class Engine:
             early = None
             if problem is not None or (problem := validate(record_id)) is not None:
                 early = Result(record, Outcome.INVALID, error=problem, ts=ts)
+            elif done_ids is not None and record_id in done_ids:  # first: done earlier, every repeat is skipped too
+                early = Result(record, Outcome.SKIPPED, ts=ts)
             elif seen is not None and not seen.add(record_id):
                 early = Result(record, Outcome.DUPLICATE, ts=ts)
-            elif done_ids is not None and record_id in done_ids:
-                early = Result(record, Outcome.SKIPPED, ts=ts)
             elif dry_run:
                 early = Result(record, Outcome.PLANNED, ts=ts)
             if early is None:
