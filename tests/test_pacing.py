@@ -408,4 +408,4 @@ async def test_a_pooled_connection_is_not_a_late_departure() -> None:
         for _ in range(200):  # one connection, kept alive: the first request opens it, the rest reuse it
             async with session.get(f"{emu.base_url}/_emulator/stats") as response:
                 await response.read()
-    assert len(reported) < 20  # the first connect, and at worst a few preemptions of a busy machine
+    assert len(reported) == 1  # the first connect only, whatever the machine's load

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp.connector import Connection
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.tracing import Trace
 
 from bulkdelete.net.proxy import ProxyRoutes, proxy_routes
 from bulkdelete.net.tls import client_context
@@ -63,34 +64,33 @@ def open_session(
     return aiohttp.ClientSession(connector=connector, raise_for_status=False, trust_env=False)
 
 
-NEW_CONNECTION_S = 0.001  # a connect that took longer opened a connection (a pooled one is handed out at once)
-
-
 class LateAwareConnector(aiohttp.TCPConnector):
-    """Tells the pacer when a request got its connection (issue 20).
+    """Tells the pacer when a request had to open a new connection (issue 20).
 
     A request whose connection was dropped (a reset) must open a new one before it leaves: it reaches the server
-    later than its start slot, and would bunch with the slots granted meanwhile. ``connect`` is aiohttp's documented
-    connector method, run once per request just after its slot: this override reads the clock around it and, when the
-    connection was not pooled (the call took over ``NEW_CONNECTION_S``), hands the start time to ``Pacer.left_late``,
-    which takes one more slot when the request left later than the pacer's slack (``rate/pacing.py``; the slack is
-    0 at R = 10: asking for every request would charge each a slot for the microseconds a pooled connection takes).
-    Measured: two clock reads per request, where aiohttp's tracing hooks (a ``TraceConfig``) cost 64,000
-    instructions per request on every paced run (benchmarks/RESULTS.md, issue 20).
+    later than its start slot (a TCP and TLS handshake), and would bunch with the slots granted meanwhile. aiohttp
+    calls ``_create_connection`` for exactly those requests, just after their slot (a pooled connection never gets
+    there): this override reads the clock around it and hands the start time to the pacer's ``left_late``, which
+    takes one more slot when the request left later than the pacer's slack (``rate/pacing.py``, ``rate/shared.py``).
+
+    ``_create_connection`` is aiohttp's own hook for a connector's kind of connection (``TCPConnector`` and
+    ``UnixConnector`` implement it), not its documented API: reaching into it pays for itself. Overriding the
+    documented ``connect`` instead cost every request a coroutine and two clock reads, 5,800 instructions per id
+    (+1.3%) on every paced run; this costs nothing on a pooled request (benchmarks/RESULTS.md §14, §15). Should a
+    release of aiohttp rename it, ``tests/test_pacing.py`` fails (a new connection is no longer reported).
     """
 
     def __init__(self, left_late: Callable[[float], object], clock: Callable[[], float], **options: Any) -> None:
         super().__init__(**options)
         self._left_late, self._clock = left_late, clock
 
-    async def connect(
+    async def _create_connection(
         self,
         req: aiohttp.ClientRequest,
-        traces: list[Any],
+        traces: list[Trace],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109
-    ) -> Connection:
+    ) -> ResponseHandler:
         started = self._clock()
-        connection = await super().connect(req, traces, timeout)
-        if self._clock() - started > NEW_CONNECTION_S:  # a pooled connection comes back in microseconds
-            self._left_late(started)
-        return connection
+        protocol = await super()._create_connection(req, traces, timeout)
+        self._left_late(started)
+        return protocol
