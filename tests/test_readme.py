@@ -4,7 +4,9 @@ The blocks run in a scratch directory holding a copy of ``samples/``, with this 
 ``PATH`` (what the Quick start's ``. .venv/bin/activate`` does) and no ``COVEO_*``/``VELT_*``/``BULKDELETE_*`` in
 the environment: the README sets what it needs. The emulator ports the README names (8787, 8788) are swapped for
 free ones, so parallel suites never collide. A block preceded by ``<!-- readme-test: skip (why) -->`` is not run;
-one preceded by ``<!-- readme-test: exits N -->`` may end with status N. Any other failing command fails the test.
+one preceded by ``<!-- readme-test: exits N -->`` may end with status N, and one preceded by
+``<!-- readme-test: needs CMD -->`` runs where ``CMD`` is on ``PATH`` (CI installs ``redis-server``). Any other failing
+command fails the test.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import pytest
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
-MARKER = re.compile(r"<!-- readme-test: (skip|exits ([\d ]+))\b[^>]*-->")
-PORTS = ("8787", "8788")
+MARKER = re.compile(r"<!-- readme-test: (skip|exits ([\d ]+)|needs (\S+))\b[^>]*-->")
+PORTS = ("8787", "8788", "8789", "6379")
 RUNNABLE = {"sh": "sh", "bash": "sh", "python": "python"}
 
 
@@ -53,7 +55,7 @@ def readme_blocks(text: str) -> list[Block]:
         info, start = lines[i][3:].strip(), i
         end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
         marker = MARKER.fullmatch(lines[start - 1].strip()) if start else None
-        skip = bool(marker and marker.group(1) == "skip")
+        skip = bool(marker and (marker.group(1) == "skip" or (marker.group(3) and not shutil.which(marker.group(3)))))
         exits = frozenset(int(n) for n in marker.group(2).split()) if marker and marker.group(2) else frozenset()
         blocks.append(Block(len(blocks) + 1, info, "\n".join(lines[start + 1 : end]), start + 1, skip, exits))
         i = end + 1
