@@ -164,9 +164,9 @@ async def _serve(config: EmulatorConfig, docs: list[str]) -> None:
     async with run_emulator(config, docs) as emu:
         # What exists now (the modules, the app, the documents) lives as long as the server: out of the cycle
         # collector's way. Each full collection traversed it all, a 17-40 ms pause in which no request is stamped,
-        # then the backlog is stamped at once: the quota's 1 s window counted up to 807 starts from a client that sent
-        # at most 789 in any second (--rate 800, benchmarks/RESULTS.md, issue 20). A server of the real API does
-        # not stall its quota counter on this emulator's garbage collector.
+        # then the backlog is stamped at once: the quota's 1 s window counted up to 812 starts from a client that
+        # put at most 792 on the wire in any second (--rate 800, benchmarks/RESULTS.md §15, issue 20). A server of
+        # the real API does not stall its quota counter on this emulator's garbage collector.
         gc.collect()
         gc.freeze()
         console.info(f"emulator listening on {emu.base_url} ({len(docs)} documents)")

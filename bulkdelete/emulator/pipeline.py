@@ -10,9 +10,9 @@ At its due time a delete either takes effect (log ``COMPLETED``) or, drawn at su
 ``INDEXING`` that the Logs API serves; the log keeps the newest ``LOG_MAX_ENTRIES``.
 
 The log holds its entries as plain tuples of strings and floats, which CPython's cycle collector stops tracking
-after one pass: a log of 200,000 ``LogEntry`` objects (tracked like any instance) added 37 ms to every full
-collection, a pause during which the emulator stamps no request and then stamps the backlog at once, so its 1 s
-quota window counts more starts than the client sent (benchmarks/RESULTS.md, issue 20).
+after a pass or two (a tuple once the tuples it holds are): a log of 200,000 ``LogEntry`` objects (tracked like any
+instance) added 37 ms to every full collection, a pause during which the emulator stamps no request and then stamps
+the backlog at once, so its 1 s quota window counts more starts than the client sent (benchmarks/RESULTS.md §15).
 """
 
 from __future__ import annotations

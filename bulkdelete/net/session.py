@@ -52,7 +52,7 @@ def open_session(
 
     ``trust_env=False``: proxies are chosen per request by ``ProxyRoutes`` (curl's rules, not aiohttp's), and
     aiohttp's ``trust_env`` would also send ``~/.netrc`` credentials to the API host. ``left_late``: a paced run's
-    ``Pacer.left_late`` (or ``SharedPacer.left_late``), told when each request got its connection
+    ``Pacer.left_late`` (or ``SharedPacer.left_late``), told when a request had to open a new connection
     (``LateAwareConnector``).
     """
     options: dict[str, Any] = {"limit": limit, "ttl_dns_cache": 300, "ssl": network.ssl_context}
@@ -75,8 +75,8 @@ class LateAwareConnector(aiohttp.TCPConnector):
 
     ``_create_connection`` is aiohttp's own hook for a connector's kind of connection (``TCPConnector`` and
     ``UnixConnector`` implement it), not its documented API: reaching into it pays for itself. Overriding the
-    documented ``connect`` instead cost every request a coroutine and two clock reads, 5,800 instructions per id
-    (+1.3%) on every paced run; this costs nothing on a pooled request (benchmarks/RESULTS.md §14, §15). Should a
+    documented ``connect`` instead cost every request a coroutine and two clock reads, 5,800-7,800 instructions per
+    id (+1.3-1.7%) on every paced run; this costs nothing on a pooled request (benchmarks/RESULTS.md §14, §15). Should a
     release of aiohttp rename it, ``tests/test_pacing.py`` fails (a new connection is no longer reported).
     """
 

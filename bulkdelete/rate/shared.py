@@ -125,7 +125,7 @@ class SharedPacer:
         self._late = margin / (1.0 - margin) / 4.0
         self._early = min(0.0005, 0.5 * self._interval)
         # As ``Pacer``'s: the spread of departure delays the margin absorbs in a 1 s window once a start may be
-        # ``late`` after its slot or ``early`` before it (17.5 ms at R = 100 and at R = 1000 alike, give or take).
+        # ``late`` after its slot or ``early`` before it (17.5 ms at R = 100, 22.2 ms at R = 1000).
         self._slack = max(0.0, 1.0 / (1.0 - margin) - 1.0 - (self._late + self._early + 0.5 * self._interval))
         self._owed = 0  # slots to leave unused: one per request that left later than the slack (``left_late``)
         self._block = max(1, math.floor(rate * BLOCK_S))
