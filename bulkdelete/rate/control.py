@@ -141,6 +141,10 @@ class SlotSource(StartSlots, Protocol):
         """Hold every request for ``seconds`` from now (extends a running pause, never shortens it)."""
         ...
 
+    def left_late(self, granted_at: float) -> bool:
+        """The request granted at ``granted_at`` leaves only now (a new connection): True when it took a slot more."""
+        ...
+
 
 class RateControl(StartSlots, RateReadings, Protocol):
     """How fast requests may start, and how the answers move that. One per run.
@@ -198,7 +202,7 @@ class PacedRate:
         self.acquire: Callable[[], Awaitable[None]] = pacer.acquire
         # Called by the transport when a request leaves only after opening a new connection (issue 20): the local
         # ``Pacer`` moves its schedule on, a ``SharedPacer`` leaves its next slot unused.
-        self.left_late: Callable[[float], bool] | None = getattr(pacer, "left_late", None)
+        self.left_late: Callable[[float], bool] = pacer.left_late
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._pacer!r} streak={self._streak}>"
