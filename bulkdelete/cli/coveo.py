@@ -431,3 +431,13 @@ def single_call(
     sys.stdout.buffer.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     sys.stdout.flush()
     sys.exit(code)
+
+
+def _register_list() -> None:
+    """``coveo list`` (SPEC §13): its body is ``cli/coveo_list.py``, which builds on this module's options and keys."""
+    from bulkdelete.cli.coveo_list import coveo_list
+
+    coveo.add_command(coveo_list)
+
+
+_register_list()

@@ -129,3 +129,13 @@ def velt_verify(**params: Any) -> None:
 
 
 checking.without_delete_only(velt_verify)
+
+
+def _register_list() -> None:
+    """``velt list`` (SPEC §13): its body is ``cli/velt_list.py``, which builds on this module's settings."""
+    from bulkdelete.cli.velt_list import velt_list
+
+    velt.add_command(velt_list)
+
+
+_register_list()

@@ -21,12 +21,24 @@ class Listing(Protocol):
     (``--except``). ``complete``: True only once the listing reached its end; ``end``: how it ended.
     """
 
-    total_count: int | None
-    queries: int
-    listed: int
-    excepted: int
-    complete: bool
-    end: RunEnd
+    # Read-only members: a plain attribute satisfies them (``queries`` is a property of ``CoveoListing``).
+    @property
+    def total_count(self) -> int | None: ...
+
+    @property
+    def queries(self) -> int: ...
+
+    @property
+    def listed(self) -> int: ...
+
+    @property
+    def excepted(self) -> int: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    @property
+    def end(self) -> RunEnd: ...
 
     async def count(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats

@@ -89,7 +89,7 @@ async def run_listing(
     """
     if options.output not in (None, "-"):
         check_results_path(options.output, overwrite=options.overwrite)
-    excepted = await ExceptIds.load(excepts, stdin=stdin) if excepts else None
+    excepted = await ExceptIds.load(excepts, fmt=options.fmt, field=options.field, stdin=stdin) if excepts else None
     console = Console(stderr if stderr is not None else sys.stderr, options.log_format, options.secrets)
     async with shared_rate(options) as store:
         loop = asyncio.get_running_loop()
