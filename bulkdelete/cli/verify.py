@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ from bulkdelete.verify.run import LogsFactory, VerifyReport, run_verification
 from bulkdelete.verify.spool import Spool
 
 DEFAULT_VERIFY_RATE = "5"
+Annotate = Callable[[dict[str, Any], int], int]  # (summary, exit status) -> exit status
 DELETE_ONLY = ("resume", "dry_run", "max_errors", "no_dedupe", "stop_after", "max_requests")
 _DELETE_ONLY_DEFAULTS: dict[str, Any] = {
     "resume": None,
@@ -179,11 +180,22 @@ def execute_verify(check_: Check, options: RunOptions, verify: VerifyOptions, lo
 def execute_with_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> None:
     """``delete --verify FILE``: the deletion, then the verification of every line it wrote; exit as SPEC §11."""
     console.configure(secrets=options.secrets)
-    code = exit_status(lambda: loop.run(_delete_then_verify(target, options, hooks, plan)), options)
+    code = exit_status(lambda: loop.run(delete_then_verify(target, options, hooks, plan)), options)
     sys.exit(code)
 
 
-async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> int:
+async def delete_then_verify(
+    target: Target,
+    options: RunOptions,
+    hooks: RunHooks | None,
+    plan: VerifyPlan,
+    *,
+    records: AsyncIterable[Sequence[Record]] | None = None,
+    annotate: Annotate | None = None,
+) -> int:
+    """The deletion (of ``records``, else of ``options.inputs``), then the verification of every line it wrote; the
+    exit status. ``annotate(summary, code)`` adds to the summary before it is written and returns the exit status
+    (``delete --where``: its ``selection``, and a listing that could not end)."""
     spool = Spool()  # the run's result lines, as records for the verification (a not-ok one: not_deleted)
 
     def keep(result: Result) -> None:
@@ -193,10 +205,12 @@ async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHoo
 
     started = time.time()
     try:
-        report = await run_deletion(target, replace(options, summary_path=None), hooks=hooks, on_result=keep)
+        report = await run_deletion(
+            target, replace(options, summary_path=None), hooks=hooks, records=records, on_result=keep
+        )
         summary, code = report.summary, report.exit_code
         if code in (EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL):
-            return _finish(options, summary, code)
+            return _finish(options, summary, code if annotate is None else annotate(summary, code))
         verify_options = replace(
             options,
             inputs=(),
@@ -211,7 +225,8 @@ async def _delete_then_verify(target: Target, options: RunOptions, hooks: RunHoo
     finally:
         spool.close()
     summary["verification"] = checked.verification
-    return _finish(options, summary, _combined_exit(code, checked))
+    code = _combined_exit(code, checked)
+    return _finish(options, summary, code if annotate is None else annotate(summary, code))
 
 
 def _combined_exit(delete_code: int, checked: VerifyReport) -> int:
