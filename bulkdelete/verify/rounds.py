@@ -42,6 +42,8 @@ from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.targets.base import Target
 from bulkdelete.verify.lines import VerdictKind, VerdictLine
 from bulkdelete.verify.logs import CoveoLogs, parse_w3c
+from bulkdelete.verify.scan import ScanRound
+from bulkdelete.verify.scanning import ScanChoice, ScanPlan, spool_all
 from bulkdelete.verify.spool import Spool
 
 MAX_INTERVAL_S = 300.0
@@ -73,6 +75,7 @@ class VerifyOptions:
 
 
 _PENDING = None  # the digest map's value for an id whose verdict is not final yet
+Pending = AsyncIterable[Sequence[Record]] | Spool  # a round's records: the input (round 0), else a spool
 
 
 class VerdictWriter(Protocol):
@@ -99,6 +102,7 @@ class Verifier:
         input_lines: ResultLines | None = None,
         parked: Callable[[int], None] | None = None,
         on_round: Callable[[Verifier, int, float], None] | None = None,
+        scan: ScanPlan | None = None,
     ) -> None:
         self._check = check
         self._transport = transport
@@ -119,8 +123,13 @@ class Verifier:
         self._engine: Engine | None = None
         self._wake: asyncio.Future[None] | None = None
         self._stopping: tuple[StopReason, str | None] | None = None
+        # --check scan|auto (SPEC §13.1); None: every round asks for the ids.
+        self._scan = ScanChoice(scan, (transport, rate, self._settings, stats)) if scan and scan.lists else None
+        self._evidence = check.evidence  # what this round's gone lines show, and where its children counts are
+        self._children = getattr(check, "children_left", None)
         self.rounds = 0  # rounds begun: a record decided in this one has been checked this many times
         self.counts: dict[str, int] = {}
+        self.checks: dict[str, int] = {}  # rounds per check they used: "ids", "scan"
 
     def __repr__(self) -> str:
         return f"<Verifier rounds={self.rounds} decided={sum(self.counts.values())} stopping={self._stopping}>"
@@ -135,6 +144,8 @@ class Verifier:
             self._stopping = (reason, message)
         if self._engine is not None:
             self._engine.stop(reason, message)
+        if self._scan is not None:
+            self._scan.stop(reason, message)
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
@@ -142,7 +153,7 @@ class Verifier:
         start = self._clock()
         deadline = start + self._options.wait_s
         interval = self._options.interval_s
-        pending: AsyncIterable[Sequence[Record]] = self._first_sight(source)
+        pending: Pending = self._first_sight(source)
         round_start = start
         try:
             while True:
@@ -151,7 +162,7 @@ class Verifier:
                 if end.reason is not StopReason.COMPLETED or self._next is None or not len(self._next):
                     return end
                 spool, self._next = self._next, None
-                pending = self._draining(spool)
+                pending = spool
                 round_start = min(round_start + interval, deadline)
                 interval = min(interval * 2, self._options.max_interval_s)
                 if self._on_round is not None:
@@ -159,28 +170,69 @@ class Verifier:
                 if not await self._sleep_until(round_start):
                     return self._stopped(end)
         finally:
-            if self._next is not None:
-                self._next.close()
+            for left in (self._next, pending):
+                if isinstance(left, Spool):
+                    left.close()
             await self._finish_duplicates()
             self._duplicates.close()
 
-    async def _one_round(self, pending: AsyncIterable[Sequence[Record]], last: bool) -> RunEnd:
+    async def _one_round(self, pending: Pending, last: bool) -> RunEnd:
         if self._stopping is not None:
             return self._stopped(RunEnd(StopReason.COMPLETED, None, 0))
         await self._refresh_logs(force=False)
-        self._next = Spool()
         self.rounds += 1
         emit = self._settle_last if last else self._settle
-        engine = self._engine = Engine(self._check, self._transport, self._rate, self._settings, self._stats, emit)
-        if self._stopping is not None:  # stopped while the logs were read
-            engine.stop(*self._stopping)
-        end = await engine.run(pending)
-        self._engine = None
+        scan: ScanRound | None = None
+        if self._scan is not None:  # a scan reads its records twice, a count needs how many: spooled first
+            if not isinstance(pending, Spool):
+                pending = await spool_all(pending, self._park, lambda: self._stopping is not None)
+            scan, end = await self._scan.choose(len(pending))
+            if end is not None:  # the count query met a refused key, or a stop
+                return self._stopped(end)
+        self._next = Spool()
+        if scan is not None:
+            end = await self._scan_round(scan, pending, emit, last)
+        else:
+            end = await self._ids_round(pending, emit)
         if last and end.reason is StopReason.COMPLETED:
             await self._decide_present(self._next)
             self._next.close()
             self._next = None
         return end
+
+    async def _ids_round(self, pending: Pending, emit: Callable[[Result], None]) -> RunEnd:
+        """The check asked for the pending ids, through the engine."""
+        self.checks["ids"] = self.checks.get("ids", 0) + 1
+        self._evidence, self._children = self._check.evidence, getattr(self._check, "children_left", None)
+        engine = self._engine = Engine(self._check, self._transport, self._rate, self._settings, self._stats, emit)
+        if self._stopping is not None:  # stopped while the logs were read
+            engine.stop(*self._stopping)
+        end = await engine.run(self._draining(pending) if isinstance(pending, Spool) else pending)
+        self._engine = None
+        return end
+
+    async def _scan_round(self, scan: ScanRound, spool: Pending, emit: Callable[[Result], None], last: bool) -> RunEnd:
+        """The whole source listed once (``verify.scan``); each record read back from its spool is decided."""
+        assert isinstance(spool, Spool) and self._next is not None
+        self.checks["scan"] = self.checks.get("scan", 0) + 1
+        self._children = scan.children_left
+        later = self._next
+
+        def settle(result: Result) -> None:
+            self._parked(-1)
+            self._evidence = scan.evidence
+            emit(result)
+
+        def wait(record: Record) -> None:
+            self._parked(-1)
+            self._park(later, record)
+
+        if self._stopping is not None:
+            scan.stop(*self._stopping)
+        try:
+            return await scan.run(spool, settle, wait, last=last)
+        finally:
+            spool.close()
 
     def _stopped(self, end: RunEnd) -> RunEnd:
         if self._stopping is None:
@@ -276,7 +328,7 @@ class Verifier:
 
     def _children_left(self, record: Record, *, forget: bool = False) -> int | None:
         """How many descendants of ``record`` the check saw (``--children``), if any."""
-        children = getattr(self._check, "children_left", None)
+        children = self._children
         if not isinstance(children, dict):
             return None
         left = children.pop(record.id, None) if forget else children.get(record.id)
@@ -286,7 +338,7 @@ class Verifier:
         record, outcome, status = result.record, result.outcome, result.status
         checks = self.rounds if result.attempts else 0
         if outcome is Outcome.GONE:
-            evidence = self._check.evidence.replace("{status}", str(status))
+            evidence = self._evidence.replace("{status}", str(status))
             return VerdictLine(record, VerdictKind.GONE, checks, evidence=evidence)
         if outcome is Outcome.PRESENT:  # descendants left (--children), in the last round
             left = self._children_left(record, forget=True)

@@ -8,6 +8,7 @@ every verdict decided so far is written, exit 130.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sys
 from collections.abc import AsyncIterable, Callable, Sequence
@@ -34,6 +35,7 @@ from bulkdelete.secrets import scrub
 from bulkdelete.verify.lines import VerdictKind, VerdictLine
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.rounds import Check, Verifier, VerifyOptions
+from bulkdelete.verify.scanning import ScanPlan
 
 LogsFactory = Callable[[Callable[[str], None]], CoveoLogs]
 
@@ -88,6 +90,7 @@ async def run_verification(
     on_line: Callable[[VerdictLine], None] | None = None,
     interrupt: asyncio.Event | None = None,
     parked: Callable[[int], None] | None = None,
+    scan: ScanPlan | None = None,
 ) -> VerifyReport:
     """Verify every record of ``options.inputs`` (or ``records``) and report it.
 
@@ -95,12 +98,13 @@ async def run_verification(
     summary; ``resume``, ``dry_run`` and the error budgets do not apply. JSON lines are read as a delete run's
     result lines (a not-ok line is ``not_deleted``). ``logs`` builds the Coveo Logs reader (given the warning
     callback), or None. ``parked(n)``: ``n`` records were moved to a spool on disk (negative: read back), for a
-    caller bounding the records in memory. Raises ``ConfigError`` for an input or an output that cannot be opened,
-    before any query.
+    caller bounding the records in memory. ``scan``: how rounds may list the source instead (``--check``, SPEC
+    §13.1); None: every round asks for the ids. Raises ``ConfigError`` for an input or an output that cannot be
+    opened, before any query.
     """
     async with shared_rate(options) as store:  # --rate-store: the queries share the fleet's budget too (SPEC §12)
         return await _run_verification(
-            check, options, verify, logs, records, stdin, stdout, stderr, on_line, interrupt, parked, store
+            check, options, verify, logs, records, stdin, stdout, stderr, on_line, interrupt, parked, store, scan
         )
 
 
@@ -117,6 +121,7 @@ async def _run_verification(
     interrupt: asyncio.Event | None,
     parked: Callable[[int], None] | None,
     store: GrantStore | None,
+    scan: ScanPlan | None = None,
 ) -> VerifyReport:
     lines = ResultLines()  # what the reader notices in result lines (the earliest ts: the logs window's start)
     source = (
@@ -153,6 +158,7 @@ async def _run_verification(
                 input_lines=lines,
                 parked=parked,
                 on_round=None if options.quiet else _round_line(console),
+                scan=None if scan is None else dataclasses.replace(scan, warn=warn),
             )
             outputs.sink.on_failure = _stop_on_failure(verifier, console)
             end = await _drive(verifier, source, options, console, outputs, interrupt)
@@ -165,6 +171,7 @@ async def _run_verification(
     counts = dict(sorted(verifier.counts.items()))
     exit_code = _exit_code(end, counts)
     summary = _summary(check, stats, end, counts, verifier.rounds, loop.time() - started, started_at, exit_code)
+    summary["verification"]["checks"] = dict(sorted(verifier.checks.items()))  # rounds per check: ids, scan
     if reader is not None:
         summary["verification"]["logs_rounds"] = reader.rounds
     if options.summary_path is not None:
@@ -277,6 +284,14 @@ def _summary(
     }
 
 
+def _checks(part: dict[str, Any]) -> str:
+    """`` (2 by ids, 1 by scan)`` once a round scanned, else nothing (every round asked for the ids)."""
+    checks = part.get("checks") or {}
+    if not checks.get("scan"):
+        return ""
+    return " (" + ", ".join(f"{n:,} by {name}" for name, n in checks.items()) + ")"
+
+
 def render_text(summary: dict[str, Any]) -> str:
     """The human summary of a verification, a few lines."""
     part = summary["verification"]
@@ -286,8 +301,8 @@ def render_text(summary: dict[str, Any]) -> str:
         f"bulkdelete verify {summary['target'].get('api', '')}: {summary['records']:,} records in "
         f"{summary['elapsed_s']:.1f} s: {summary['ok']:,} gone, {summary['not_ok']:,} not proven gone",
         f"  verdicts  {verdicts}",
-        f"  queries   {part['queries']:,} in {part['rounds']:,} rounds (retries {summary['retries']:,}, throttled "
-        f"{summary['throttled']:,})   status {codes}",
+        f"  queries   {part['queries']:,} in {part['rounds']:,} rounds{_checks(part)} (retries {summary['retries']:,}, "
+        f"throttled {summary['throttled']:,})   status {codes}",
     ]
     if summary["stop_reason"] != StopReason.COMPLETED.value:
         lines.append(f"  stopped   {summary['stop_reason']}: {summary['stop_message'] or summary['stop_reason']}")
