@@ -14,7 +14,8 @@ from typing import Any
 import click
 import orjson
 
-from bulkdelete.cli import loop
+from bulkdelete.cli import loop, where
+from bulkdelete.cli import scan as scan_options
 from bulkdelete.cli import verify as checking
 from bulkdelete.cli.checks import check, fail_if_any
 from bulkdelete.cli.common import (
@@ -34,6 +35,7 @@ from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE
+from bulkdelete.pipeline.run import RunOptions
 from bulkdelete.rate.pacing import Pacer
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Reply, Target
@@ -42,6 +44,7 @@ from bulkdelete.targets.coveo_admin import StatusLifecycle, delete_older_than, s
 from bulkdelete.targets.coveo_search import MAX_IDS_PER_QUERY, CoveoSearchCheck, search_base
 from bulkdelete.verify.logs import CoveoLogs
 from bulkdelete.verify.run import LogsFactory
+from bulkdelete.verify.scanning import ScanPlan
 
 source_options = apply(
     [
@@ -100,6 +103,12 @@ Examples:
   bulkdelete coveo delete --status REFRESH --resume journal.jsonl export.csv
   bulkdelete coveo delete --mode batch --ordering-id now ids.txt.gz
   bulkdelete coveo delete --base-url http://127.0.0.1:8787 --org o --source s ids.txt   # the emulator
+  bulkdelete coveo delete --where '@date<2024/01/01' --max-delete 50000 --yes   # what a search lists, no FILE
+
+--where EXPR lists (EXPR) @source=="NAME" with the Search API (key: COVEO_SEARCH_API_KEY with "View all
+content", else secured items are silently left out) at --list-rate, and deletes each item as it is listed. It
+says the count first, refuses more than --max-delete, and asks on a terminal (else needs --yes). With --shard I/N
+every shard lists the whole selection and keeps its own ids: exact, at N times the search queries.
 
 A nightly batch job (cron), in a 2-hour window, continuing tomorrow where it stopped:
   bulkdelete coveo delete --resume journal.jsonl --stop-after 2h --max-requests 200000 \\
@@ -114,7 +123,9 @@ written), 4 budget spent with records left (--resume finishes them), 70 internal
 @delete_options(default_rate="50")
 @source_options
 @checking.delete_verify_options
+@checking.check_option
 @search_key_option
+@where.where_options
 @click.option(
     "--delete-children",
     is_flag=True,
@@ -148,7 +159,8 @@ written), 4 budget spent with records left (--resume finishes them), 70 internal
     help="Max JSON payload per batch (--mode batch).",
 )
 def coveo_delete(**params: Any) -> None:
-    """Delete the items whose ids (document URIs) are read from FILES (none or '-': stdin).
+    """Delete the items whose ids (document URIs) are read from FILES (none or '-': stdin), or (--where EXPR) the
+    items of --source a search lists.
 
     One JSON line per input record goes to stdout; the summary to stderr. The API key comes from env
     COVEO_API_KEY (or --api-key-file), never from the command line.
@@ -175,12 +187,16 @@ def coveo_delete(**params: Any) -> None:
             {**params, "children": params["delete_children"]},
             lambda: coveo_check({**params, "children": params["delete_children"]}, _given(keys)),
             lambda since: None if params["no_logs"] else coveo_logs(params, _given(keys), since),
+            lambda: coveo_verify_scan(params, _given(keys), children=params["delete_children"]),
         )
+        selection = where_plan(params, options, settings)
         fail_if_any()
-        verifying = keys.secrets if keys is not None else ()
+        verifying = (*keys.secrets, *selection_keys(selection)) if keys is not None else selection_keys(selection)
         options = replace(options, secrets=(settings.api_key, *verifying, *options.secrets))
         target = coveo_target(settings, params["mode"], params["batch_bytes"])
     hooks = StatusLifecycle(settings, params["status"]) if params["status"] else None
+    if selection is not None:
+        where.execute_where(selection, target, options, hooks, plan)
     if plan is not None:
         checking.execute_with_verify(target, options, hooks, plan)
     execute(target, options, hooks)
@@ -205,6 +221,8 @@ refusal), 130 interrupted.
 @delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @source_options
 @checking.polling_options
+@checking.check_option
+@scan_options.source_name_option
 @search_key_option
 @click.option("--children", is_flag=True, help="A gone id is also checked for descendants (<id>/…) left.")
 @click.option(
@@ -225,12 +243,31 @@ def coveo_verify(**params: Any) -> None:
         check_ = coveo_check(params, keys)
         since = time.time() - checking.since_s(params)
         logs = None if params["no_logs"] else coveo_logs(params, keys, since)
+        scanning = coveo_verify_scan(params, keys, children=params["children"])
         fail_if_any()
         options = replace(options, secrets=(*keys.secrets, *options.secrets))
-    checking.execute_verify(check_, options, verify, logs)
+    checking.execute_verify(check_, options, verify, logs, scanning)
 
 
 checking.without_delete_only(coveo_verify)
+
+
+def where_plan(params: dict[str, Any], options: RunOptions, settings: CoveoSettings) -> where.WherePlan | None:
+    """``--where``'s plan (None without it): the search key lists, the API key (none in a dry run) looks up the
+    source's name."""
+    if params.get("where") is None:
+        return where.where_plan(params, options, (Secret(""), "-"), None)  # refuses --where's options alone
+    search = check(lambda: search_key(params), (Secret(""), "COVEO_SEARCH_API_KEY"))
+    return where.where_plan(params, options, search, settings.api_key if settings.api_key.reveal() else None)
+
+
+def selection_keys(selection: where.WherePlan | None) -> tuple[Secret, ...]:
+    return () if selection is None else (selection.search_key,)
+
+
+def coveo_verify_scan(params: dict[str, Any], keys: VerifyKeys, *, children: bool) -> ScanPlan | None:
+    """``--check``'s plan (SPEC §13.1): the search key lists, the logs' key (the API key) looks up the name."""
+    return scan_options.coveo_scan(params, keys.search, keys.search_from, keys.logs, children=children)
 
 
 def _given(keys: VerifyKeys | None) -> VerifyKeys:
