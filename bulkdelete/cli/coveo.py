@@ -208,6 +208,10 @@ Examples:
   bulkdelete coveo verify results.jsonl -o verdicts.jsonl        # the result lines of a delete run
   cut -f1 export.tsv | bulkdelete coveo verify --wait 0 -         # one pass over plain ids
   bulkdelete coveo delete ids.txt -o results.jsonl --verify verdicts.jsonl   # delete, then prove it
+  bulkdelete coveo verify --check scan --source mysrc-id results.jsonl   # list the source, not each id
+
+--check auto (the default) takes, each round, whichever costs fewer queries: the ids (100 a query) or a listing
+of the whole source (1,000 items a page; --source or --source-name), from one count query.
 
 Verdicts: gone (ok), present, failed (the Logs API reports the delete ERROR/REJECTED), not_deleted (the delete's
 own line was not ok), unknown (could not be checked). The search key needs "Search - Execute queries" and

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from bulkdelete.cli import scan as scan_options
 from bulkdelete.cli import verify as checking
 from bulkdelete.cli.checks import check
 from bulkdelete.cli.common import apply, config_errors, delete_options, execute, replace, run_options
@@ -75,6 +76,8 @@ velt_options = apply(
 @delete_options(default_rate="5")
 @velt_options
 @checking.delete_verify_options
+@checking.check_option
+@scan_options.folder_option
 def velt_delete(**params: Any) -> None:
     """Delete the documents whose ids are read from FILES (none or '-': stdin), in batches.
 
@@ -94,7 +97,9 @@ def velt_delete(**params: Any) -> None:
             )
         else:
             settings = velt_settings(params)
-        plan = checking.plan_from(params, lambda: VeltGetCheck(settings), lambda since: None)
+        plan = checking.plan_from(
+            params, lambda: VeltGetCheck(settings), lambda since: None, lambda: scan_options.velt_scan(params, settings)
+        )
         options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         target = VeltTarget(settings)
     if plan is not None:
@@ -108,6 +113,8 @@ Examples:
   bulkdelete velt delete ids.txt -o results.jsonl --verify verdicts.jsonl
 
 An id is gone when Get Documents does not return it (the console's "advanced queries" must be on).
+--check scan lists the organization (or --folder) each round instead: an id the complete listing did not
+return is gone. Velt answers no count, so --check auto (the default) checks by ids.
 Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 interrupted.
 """
 
@@ -116,6 +123,8 @@ Exit status: 0 every verdict gone, 1 some not, 2 usage error, 3 aborted, 130 int
 @delete_options(default_rate=checking.DEFAULT_VERIFY_RATE)
 @velt_options
 @checking.polling_options
+@checking.check_option
+@scan_options.folder_option
 def velt_verify(**params: Any) -> None:
     """Check that each document whose id is read from FILES (ids, or a delete run's result lines) is really gone:
     one verdict line per record, checked with Get Documents in batches of up to 30 ids."""
@@ -125,7 +134,8 @@ def velt_verify(**params: Any) -> None:
         settings = velt_settings(params)
         options = replace(options, secrets=(settings.api_key, settings.auth_token, *options.secrets))
         check_ = VeltGetCheck(settings)
-    checking.execute_verify(check_, options, verify, None)
+        scanning = scan_options.velt_scan(params, settings)
+    checking.execute_verify(check_, options, verify, None, scanning)
 
 
 checking.without_delete_only(velt_verify)

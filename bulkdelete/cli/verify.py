@@ -38,8 +38,10 @@ from bulkdelete.rate.control import FixedRate
 from bulkdelete.rate.redis_store import RateStore
 from bulkdelete.records import Record, Result
 from bulkdelete.targets.base import Target
+from bulkdelete.verify.choice import CheckMode
 from bulkdelete.verify.rounds import Check, VerifyOptions
 from bulkdelete.verify.run import LogsFactory, VerifyReport, run_verification
+from bulkdelete.verify.scanning import ScanPlan
 from bulkdelete.verify.spool import Spool
 
 DEFAULT_VERIFY_RATE = "5"
@@ -86,6 +88,16 @@ polling_options = apply(
             help="Coveo: look at delete log entries this far back (a delete --verify run: since it started).",
         ),
     ]
+)
+
+check_option = click.option(
+    "--check",
+    type=click.Choice([mode.value for mode in CheckMode]),
+    default=CheckMode.AUTO.value,
+    show_default=True,
+    help="How a round looks for the ids: 'ids' asks for them (100 a query; Velt 30); 'scan' lists the whole source "
+    "(Coveo: --source; Velt: the organization or --folder) and calls gone every id the complete listing did not "
+    "return; 'auto' takes, each round, whichever costs fewer queries (Coveo: from one count query; Velt: ids).",
 )
 
 delete_verify_options = apply(
@@ -151,12 +163,17 @@ class VerifyPlan:
     options: VerifyOptions
     rate: str
     logs: Callable[[float], LogsFactory | None]  # the run's start (epoch s) -> the logs reader, or None
+    scan: ScanPlan | None = None  # --check scan|auto: how rounds may list the source (None: by ids)
 
 
 def plan_from(
-    params: dict[str, Any], make_check: Callable[[], Check], logs: Callable[[float], LogsFactory | None]
+    params: dict[str, Any],
+    make_check: Callable[[], Check],
+    logs: Callable[[float], LogsFactory | None],
+    make_scan: Callable[[], ScanPlan | None] | None = None,
 ) -> VerifyPlan | None:
-    """The ``delete --verify`` plan, or None without ``--verify``; a usage error with ``--dry-run``."""
+    """The ``delete --verify`` plan, or None without ``--verify``; a usage error with ``--dry-run``. ``make_scan``:
+    the ``--check`` plan (SPEC §13.1), built only with ``--verify``."""
     path = params.get("verify_path")
     if path is None:
         return None
@@ -167,14 +184,25 @@ def plan_from(
     rate = check(lambda: parse_rate(params["verify_rate"]), None)
     if params.get("rate_store") and rate is not None and not isinstance(rate, FixedRate):
         raise ConfigError(f"--verify-rate {params['verify_rate']} with --rate-store: a shared budget is a number > 0")
-    return VerifyPlan(path, make_check(), polling(params), params["verify_rate"], logs)
+    scan = make_scan() if make_scan is not None else None
+    return VerifyPlan(path, make_check(), polling(params), params["verify_rate"], logs, scan)
 
 
-def execute_verify(check_: Check, options: RunOptions, verify: VerifyOptions, logs: LogsFactory | None) -> None:
-    """Run a verification to its end and exit with its status (SPEC §11)."""
+def check_mode(params: dict[str, Any]) -> CheckMode:
+    """``--check`` (``auto`` when the command has none)."""
+    return CheckMode(params.get("check") or CheckMode.AUTO)
+
+
+def execute_verify(
+    check_: Check, options: RunOptions, verify: VerifyOptions, logs: LogsFactory | None, scan: ScanPlan | None = None
+) -> None:
+    """Run a verification to its end and exit with its status (SPEC §11; ``scan``: §13.1)."""
     console.configure(secrets=options.secrets)
-    code = exit_status(lambda: loop.run(run_verification(check_, options, verify, logs=logs)).exit_code, options)
-    sys.exit(code)
+
+    def verification() -> int:
+        return loop.run(run_verification(check_, options, verify, logs=logs, scan=scan)).exit_code
+
+    sys.exit(exit_status(verification, options))
 
 
 def execute_with_verify(target: Target, options: RunOptions, hooks: RunHooks | None, plan: VerifyPlan) -> None:
@@ -220,7 +248,12 @@ async def delete_then_verify(
             rate_store=None if options.rate_store is None else for_queries(options.rate_store),
         )
         checked = await run_verification(
-            plan.check, verify_options, plan.options, logs=plan.logs(started - 60.0), records=spool.chunks()
+            plan.check,
+            verify_options,
+            plan.options,
+            logs=plan.logs(started - 60.0),
+            records=spool.chunks(),
+            scan=plan.scan,
         )
     finally:
         spool.close()
