@@ -132,8 +132,8 @@ class CoveoListing:
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
     ) -> int | None:
         query = _Query(self._query, 0, ASCENDING)
-        self.end, results = await self._start(transport, rate, settings, stats).run_all([query])
-        self._judge(results)
+        end, results = await self._start(transport, rate, settings, stats).run_all([query])
+        self._judge(end, results)
         if query.page is not None:
             self.total_count = query.page.total
         return None if query.page is None else query.page.total
@@ -143,8 +143,8 @@ class CoveoListing:
     ) -> AsyncIterator[list[Listed]]:
         runner = self._start(transport, rate, settings, stats)
         first, last = _Query(self._query, 1, ASCENDING), _Query(self._query, 1, DESCENDING)
-        self.end, results = await runner.run_all([first, last])
-        self._judge(results)
+        end, results = await runner.run_all([first, last])
+        self._judge(end, results)
         if first.page is None or last.page is None or self._stopping is not None:
             return
         if self.total_count is None:
@@ -176,10 +176,14 @@ class CoveoListing:
             runner.stop(*self._stopping)
         return runner
 
-    def _judge(self, results: Sequence[Result | None]) -> None:
+    def _judge(self, end: RunEnd, results: Sequence[Result | None]) -> None:
+        """How a run of queries ended: a query that failed for good stops the listing with its reason."""
         for result in results:
             if result is not None and not result.ok:
                 self.failed(result)
+        if end.reason is StopReason.COMPLETED and self._stopping is not None:
+            end = RunEnd(self._stopping[0], self._stopping[1], end.abandoned)
+        self.end = end
 
     def failed(self, result: Result) -> None:
         """A query no answer settled: the listing cannot be whole, it stops (a 400: the expression, exit 2)."""
