@@ -89,30 +89,17 @@ async def _where(
             )  # fmt: skip
             if name is None:
                 return _stopped(end.reason, end.message or "the source look-up got no answer")
-        listing = _WhereListing(
+        listing = CoveoListing(
             plan.search_url, plan.org, plan.search_key, source=name, aq=plan.aq, key_name=plan.key_name,
             excepted=excepted,
         )  # fmt: skip
         total = await listing.count(*_engine(ctx))
         if total is None:
-            reason, message = listing.stopped or (listing.end.reason, listing.end.message)
-            return _stopped(reason, message or "the count query got no answer")
+            return _stopped(listing.end.reason, listing.end.message or "the count query got no answer")
         refused = _guard(plan, total, name, options)
         if refused is not None:
             return refused
         return await _delete(listing, total, ctx, target, options, hooks, verify)
-
-
-class _WhereListing(CoveoListing):
-    """A ``CoveoListing`` that keeps why it stopped itself (``stopped``: the first reason and message): a count
-    query the API refused ends the count with the runner's own end, ``completed``, and the reason only in ``stop``."""
-
-    stopped: tuple[StopReason, str | None] | None = None
-
-    def stop(self, reason: StopReason, message: str | None = None) -> None:
-        if self.stopped is None:
-            self.stopped = (reason, message)
-        super().stop(reason, message)
 
 
 def _engine(ctx: ListContext) -> tuple[HttpTransport, Any, Any, RunStats]:
@@ -165,7 +152,7 @@ def _guard(plan: WherePlan, total: int, name: str, options: RunOptions) -> int |
 
 
 async def _delete(
-    listing: _WhereListing,
+    listing: CoveoListing,
     total: int,
     ctx: ListContext,
     target: Target,
@@ -203,11 +190,11 @@ async def _nothing() -> AsyncIterator[list[Any]]:
     yield  # an async generator that yields nothing
 
 
-def _with_listing(code: int, listing: _WhereListing) -> int:
+def _with_listing(code: int, listing: CoveoListing) -> int:
     """The deletion's exit status, unless it finished (0/1) on a listing that could not: that listing's."""
     if code not in (EXIT_OK, 1) or listing.complete or listing.total_count == 0:
         return code
-    reason, message = listing.stopped or (listing.end.reason, listing.end.message)
+    reason, message = listing.end.reason, listing.end.message
     if reason is StopReason.INTERRUPTED:
         return EXIT_INTERRUPTED
     console.error(f"--where: the listing did not reach its end ({message or reason.value}): --resume lists again")
