@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bulkdelete import metrics
 from bulkdelete.cli import loop
 from bulkdelete.cli.checks import check
 from bulkdelete.cli.checks import config_errors as config_errors  # where the commands import it from
@@ -211,6 +212,7 @@ def delete_options(default_rate: str) -> Callable[[F], F]:
                 "$JOB_COMPLETION_INDEX/8 in a Kubernetes Indexed Job.",
             ),
             network_options,
+            metrics.metrics_options,
         ]
     )
 
@@ -273,6 +275,7 @@ def run_options(params: dict[str, Any], secrets: tuple[Secret, ...] = ()) -> Run
         network=network,
         shard=check(lambda: Shard.parse(shard), None) if shard is not None else None,
         rate_store=store,
+        metrics=check(lambda: metrics.watch_from(params, api=_api_name()), None),
     )
 
 
@@ -302,7 +305,20 @@ def execute(target: Target, options: RunOptions, hooks: RunHooks | None = None) 
 
 def exit_status(run: Callable[[], int], options: RunOptions) -> int:
     """``run()``'s exit status; a ``ConfigError`` found once it starts (before anything is sent, e.g. the journal is
-    locked) is 2, anything else a bug: one line saying so (lines already written stand), 70."""
+    locked) is 2, anything else a bug: one line saying so (lines already written stand), 70. With metrics (SPEC
+    §14): ``/metrics`` is bound first (a port in use: 2, nothing sent), the outcome pushed whatever the exit."""
+    try:
+        served = metrics.serve(options.metrics)
+    except ConfigError as exc:
+        console.error(str(exc))
+        return EXIT_USAGE
+    code = _exit_status(run, options)
+    if served is not None:
+        served.finish(code)
+    return code
+
+
+def _exit_status(run: Callable[[], int], options: RunOptions) -> int:
     try:
         return run()
     except ConfigError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import orjson
 
+from bulkdelete import metrics
 from bulkdelete.cli import loop, where
 from bulkdelete.cli import scan as scan_options
 from bulkdelete.cli import verify as checking
@@ -386,6 +387,7 @@ or certificate not trusted.
 )
 @click.option("--allow-future-ordering-id", is_flag=True, help="Allow an orderingId > 5 min ahead of the clock.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@metrics.metrics_options
 def coveo_older_than(**params: Any) -> None:
     """Delete every item of the source last pushed with an orderingId older than --ordering-id.
 
@@ -396,6 +398,7 @@ def coveo_older_than(**params: Any) -> None:
         allow_future = params["allow_future_ordering_id"]
         ordering = check(lambda: parse_ordering_id(params["ordering_id"], allow_future=allow_future), 0)
         network = network_from(params)
+        watch = check(lambda: metrics.watch_from(params, api="coveo"), None)
     cutoff = datetime.fromtimestamp(ordering / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
     question = (
         f"Delete every item of source {settings.source!r} in organization {settings.org!r} last pushed before "
@@ -415,6 +418,7 @@ def coveo_older_than(**params: Any) -> None:
         params["timeout"],
         call,
         lambda t: delete_older_than(t, settings, ordering, params["queue_delay"]),
+        watch,
     )
 
 
@@ -448,12 +452,22 @@ def single_call(
     timeout: float,
     call: dict[str, object],
     send: Callable[[HttpTransport], Awaitable[Reply]],
+    watch: metrics.Watch | None = None,
 ) -> None:
-    """Send one source-level call, write one JSON line about it, exit 0 / 1 / 3 (401/403, untrusted certificate)."""
+    """Send one source-level call, write one JSON line about it, exit 0 / 1 / 3 (401/403, untrusted certificate).
+    ``watch``: the metrics options' (SPEC §14), served during the call and pushed after it."""
+    try:
+        served = metrics.serve(watch)  # bound before the call: a port in use is exit 2, nothing sent
+    except ConfigError as exc:
+        console.error(str(exc))
+        sys.exit(EXIT_USAGE)
 
     async def go() -> tuple[int, dict[str, object]]:
         async with open_session(network, limit=2) as session:
-            transport = HttpTransport(session, Pacer(0), RunStats(), timeout=timeout, proxies=network.proxies)
+            stats = RunStats()
+            if watch is not None:
+                watch.call(stats)
+            transport = HttpTransport(session, Pacer(0), stats, timeout=timeout, proxies=network.proxies)
             try:
                 reply = await send(transport)
             except AbortRun as exc:
@@ -471,6 +485,8 @@ def single_call(
         console.error(str(line["error"]))
     sys.stdout.buffer.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     sys.stdout.flush()
+    if served is not None:
+        served.finish(code)
     sys.exit(code)
 
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from bulkdelete.errors import AbortRun, TransportError
 from bulkdelete.input.feed import CountedChunks, ReaderFeed
@@ -63,6 +63,9 @@ from bulkdelete.records import Record, Result
 from bulkdelete.secrets import Secret, scrub
 from bulkdelete.targets.base import Target
 
+if TYPE_CHECKING:
+    from bulkdelete.metrics.watch import Watch
+
 DEFAULT_GRACE_S = 3.0
 DEFAULT_RATE = FixedRate(50.0)  # frozen: one shared default is safe
 
@@ -83,6 +86,7 @@ class RunOptions:
     ``shard``: ``Shard(i, n)`` (``--shard i/n``) takes only that shard's records of ``inputs``; ids a library caller
     hands over are its own choice (``shard_of`` picks them), so a shard given with them is a ``ValueError``.
     ``rate_store``: share that rate (a ``FixedRate``) with every process using the same store and key (SPEC §12).
+    ``metrics``: what ``/metrics`` and the Pushgateway read (SPEC §14): the run attaches its statistics to it.
     """
 
     inputs: tuple[str, ...] = ()
@@ -114,6 +118,7 @@ class RunOptions:
     network: Network | None = None  # TLS trust and proxies; None: the OS trust store and the environment's proxies
     shard: Shard | None = None
     rate_store: RateStore | None = None
+    metrics: Watch | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
@@ -228,6 +233,7 @@ async def _run_deletion(
     rng = random.Random(options.seed)
     rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=rng, store=store)
     auto = isinstance(options.rate, AutoRate)
+    _watched(options, stats, rate, store, counted=records is None and options.shard is None)
     progress, log = _progress(options, console, stats, rate, auto, clock)
     paths = ResultPaths(options.output, options.resume, options.overwrite)
     outputs = ResultOutputs(paths, stdout if stdout is not None else sys.stdout.buffer, progress, on_result, console)
@@ -279,6 +285,12 @@ async def _run_deletion(
     elif exit_code == EXIT_ABORTED and end.message:  # --quiet drops the summary, never why the run was aborted
         console.error(scrub(end.message, options.secrets))
     return RunReport(summary, exit_code)
+
+
+def _watched(options: RunOptions, stats: RunStats, rate: RateControl, store: GrantStore | None, counted: bool) -> None:
+    """Metrics (SPEC §14) read these at scrape time, from the server's thread: nothing is added per record."""
+    if options.metrics is not None:
+        options.metrics.deletion(stats, rate, store=store, inputs=options.inputs if counted else ())
 
 
 def _progress(

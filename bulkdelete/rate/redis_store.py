@@ -142,6 +142,7 @@ class RedisGrants:
         self._store = store
         self._script: AsyncScript = client.register_script(GRANT_SCRIPT)
         self.calls = 0  # grant scripts answered
+        self.errors = 0  # grant calls that got no answer (bulkdelete_rate_store_errors_total)
 
     def __repr__(self) -> str:
         return f"<RedisGrants {self._store.where} key={self._store.key!r} calls={self.calls}>"
@@ -167,6 +168,7 @@ class RedisGrants:
         try:
             reply: list[int] = await self._script(keys=[self._store.key], args=args)
         except (RedisError, OSError) as exc:  # down, restarted, timed out, loading: the store is away
+            self.errors += 1
             raise StoreUnavailable(_reason(exc)) from None
         self.calls += 1
         now, first, granted, pause = (int(value) for value in reply)

@@ -97,6 +97,8 @@ async def run_listing(
             options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed), store=store
         )
         tally = ListTally(RunStats(), loop.time(), utc_now_iso())
+        if options.metrics is not None:  # read at scrape time (SPEC §14): the item lines written
+            options.metrics.listing(tally.stats, rate, lambda: tally.lines, store=store)
         stopper = _Stopper()
         task = asyncio.ensure_future(_listing(prepare, options, rate, tally, excepted, stdout, stopper, console))
         with (

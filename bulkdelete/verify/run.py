@@ -161,6 +161,8 @@ async def _run_verification(
                 scan=None if scan is None else dataclasses.replace(scan, warn=warn),
             )
             outputs.sink.on_failure = _stop_on_failure(verifier, console)
+            if options.metrics is not None:  # read at scrape time (SPEC §14): the verdict lines' counts
+                options.metrics.verification(stats, rate, verifier.counts, store=store)
             end = await _drive(verifier, source, options, console, outputs, interrupt)
     finally:
         await source.aclose()
