@@ -10,6 +10,7 @@ from aiohttp import web
 from bulkdelete.emulator import s3
 from bulkdelete.emulator.faults import ADMIN_PREFIX, STATE_KEY
 from bulkdelete.emulator.responses import json_response
+from bulkdelete.emulator.store import Doc, doc_from_json
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -36,15 +37,25 @@ async def list_documents(request: web.Request) -> web.Response:
 
 
 async def add_documents(request: web.Request) -> web.Response:
-    """Add ids from a JSON list of strings."""
+    """Add documents from a JSON list of ids, or of objects shaped as ``--docs`` JSON lines (``{"id", "source"?,
+    "date"?, "indexeddate"?, any field}``); each new one gets the next rowid."""
     try:
-        ids: Any = orjson.loads(await request.read())
+        items: Any = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
-        ids = None
-    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-        return json_response({"error": "body must be a JSON list of non-empty strings"}, 400)
+        items = None
+    if not isinstance(items, list):
+        return json_response({"error": "body must be a JSON list of non-empty strings or document objects"}, 400)
+    docs: list[Doc] = []
+    for item in items:
+        if isinstance(item, str) and item:
+            docs.append(item)
+            continue
+        try:
+            docs.append(doc_from_json(item))
+        except ValueError as exc:
+            return json_response({"error": f"body must be a JSON list of ids or document objects: {exc}"}, 400)
     state = request.app[STATE_KEY]
-    added = state.documents.add_many(ids)
+    added = state.documents.add_many(docs)
     return json_response({"added": added, "documents_left": len(state.documents)})
 
 

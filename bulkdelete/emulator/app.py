@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bulkdelete.emulator import admin, coveo, logs, rest, search, velt
+from bulkdelete.emulator import admin, coveo, logs, rest, search, sources, velt
 from bulkdelete.emulator.faults import STATE_KEY, api_middleware
 from bulkdelete.emulator.state import EmulatorState
 
@@ -22,6 +22,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app[STATE_KEY] = state
     coveo.add_routes(app)
     search.add_routes(app)
+    sources.add_routes(app)
     logs.add_routes(app)
     velt.add_routes(app)
     rest.add_routes(app)

@@ -11,9 +11,16 @@ from typing import Any
 
 import click
 
-from bulkdelete.emulator.config import DEFAULT_MAX_UPLOAD_BYTES, EmulatorConfig, Quota, parse_quota, parse_refusal
+from bulkdelete.emulator.config import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    EmulatorConfig,
+    Quota,
+    parse_quota,
+    parse_refusal,
+    parse_source_id,
+)
 from bulkdelete.emulator.runner import run_emulator
-from bulkdelete.emulator.store import read_doc_ids
+from bulkdelete.emulator.store import Doc, read_docs
 from bulkdelete.output import console
 
 
@@ -41,6 +48,18 @@ class RefusalType(click.ParamType[tuple[int, str], Any]):
             self.fail(str(exc), param, ctx)
 
 
+class SourceIdType(click.ParamType[tuple[str, str], Any]):
+    name = "NAME=ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_source_id(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 RATE = click.FloatRange(0.0, 1.0)
 
 
@@ -52,7 +71,9 @@ RATE = click.FloatRange(0.0, 1.0)
     "docs_paths",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Seed ids, one per line (repeatable: e.g. a Coveo and a Velt sample).",
+    help='Seed documents, one a line: an id, or a JSON object {"id", "source"?, "date"?, "indexeddate"?, '
+    '"folder"?, any field} (source default demo-source, dates epoch ms, default the load time); each gets a rowid '
+    "above 2^53 in load order (repeatable: e.g. a Coveo and a Velt sample).",
 )
 @click.option("--api-key", envvar="BULKDELETE_EMULATOR_API_KEY", help="Accept only this key (else any non-empty).")
 @click.option("--quota", type=QuotaType(), help="Requests per sliding window per organization, e.g. 50/1s.")
@@ -126,12 +147,44 @@ RATE = click.FloatRange(0.0, 1.0)
     help="Fraction of the --docs documents that only a viewAllContent=true search sees.",
 )
 @click.option("--logs-denied", is_flag=True, help="The Coveo Logs API answers 403 ACCESS_DENIED.")
+@click.option(
+    "--search-latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="MS",
+    help="Delay before every Search API answer, in milliseconds (what bounds a sequential listing).",
+)
+@click.option(
+    "--response-cap",
+    type=click.IntRange(min=1),
+    metavar="BYTES",
+    help="A Search API answer larger than this is 400 ResponseExceededMaximumSizeException (default: no cap).",
+)
+@click.option(
+    "--source-id",
+    "source_ids",
+    multiple=True,
+    type=SourceIdType(),
+    help="The Sources API id of source NAME (repeatable); any other source's id is its name.",
+)
+@click.option(
+    "--velt-repeat-token-after",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Fault: once N Velt listing pages were served, a page asked with a pageToken answers that token again.",
+)
 def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **options: Any) -> None:
     """Run a local emulator of the Coveo Push API, the Velt REST API and a plain REST API
     (DELETE /rest/{collection}/{id}: 204, or 404 when absent; for bulkdelete http delete),
-    with what verify checks: the Coveo Search API (POST /rest/search/v2, @uri== and @uri*=
-    queries, answers cached 300 s unless maximumAge is 0), the Coveo Logs API
-    (POST /logs/v1/organizations/{org}) and Velt Get Documents (POST /v2/organizations/documents/get).
+    with what verify and list read: the Coveo Search API (POST /rest/search/v2: @field==, =, <, <=, >, >=, <>,
+    *= on @uri, @source, @rowid, @date, @indexeddate and loaded fields, AND/OR/NOT and parentheses, dates
+    YYYY/MM/DD[@hh:mm:ss] and now-Nd; sortCriteria "@rowid ascending|descending"; at most 1,000 results a
+    page and 5,000 deep; answers cached 300 s unless maximumAge is 0), the Coveo Sources API
+    (GET /rest/organizations/{org}/sources/{id}: a source's id is its name unless --source-id maps it),
+    the Coveo Logs API (POST /logs/v1/organizations/{org}) and Velt Get Documents
+    (POST /v2/organizations/documents/get: by documentIds, or paged by pageSize/pageToken/folderId).
+    GET /_emulator/stats counts what a client did (searches, searches_cached, searches_without_view_all...).
     Faults (--fail-rate, --delete-fail-rate, --secured-rate, --reset-rate) are repeatable with --seed.
 
     \b
@@ -139,6 +192,7 @@ def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **optio
       bulkdelete emulator --docs ids.txt
       bulkdelete emulator --port 0 --quota 50/1s --retry-after 1 --fail-rate 0.01 --seed 7
       bulkdelete emulator --docs ids.txt --processing-delay 120 --delete-fail-rate 0.01 --secured-rate 0.1 --seed 7
+      bulkdelete emulator --docs docs.jsonl --search-latency-ms 300 --response-cap 2000000 --source-id web=org-web-1
       BULKDELETE_EMULATOR_API_KEY=secret bulkdelete emulator --latency-ms 20
       bulkdelete emulator --tls-cert server.pem --tls-key server.key   # https (clients: --ca-bundle ca.pem)
     """
@@ -146,7 +200,10 @@ def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **optio
         config = EmulatorConfig(allowed_orgs=frozenset(orgs) if orgs else None, **options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    docs = [doc for path in docs_paths for doc in read_doc_ids(path)]
+    try:
+        docs = [doc for path in docs_paths for doc in read_docs(path)]
+    except ValueError as exc:
+        raise click.UsageError(f"--docs: {exc}") from None
     try:
         asyncio.run(_serve(config, docs))
     except ssl.SSLError as exc:
@@ -155,7 +212,7 @@ def emulator_command(docs_paths: tuple[str, ...], orgs: tuple[str, ...], **optio
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
 
 
-async def _serve(config: EmulatorConfig, docs: list[str]) -> None:
+async def _serve(config: EmulatorConfig, docs: list[Doc]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -69,6 +69,12 @@ class EmulatorConfig:
     that never take effect and are logged ``ERROR`` at task ``INDEXING`` by the Logs API (seeded).
     ``secured_rate``: fraction of the seeded documents that only a ``viewAllContent`` search sees (seeded).
     ``logs_denied``: the Coveo Logs API answers ``403 ACCESS_DENIED`` (the other APIs are unaffected).
+    ``search_latency_ms``: delay before every Search API answer (SPEC §13: what bounds a sequential listing).
+    ``response_cap``: a Search API answer whose JSON body would exceed this many bytes is refused with 400
+    ``ResponseExceededMaximumSizeException`` (None: no cap).
+    ``source_ids``: ``(name, id)`` pairs for the Sources API; any other source's id is its name.
+    ``velt_repeat_token_after``: after this many Velt listing pages, a page asked with a ``pageToken`` answers that
+    same token again (a fault: the client must stop, not loop); None: never.
     """
 
     host: str = "127.0.0.1"
@@ -97,6 +103,10 @@ class EmulatorConfig:
     delete_fail_rate: float = 0.0
     secured_rate: float = 0.0
     logs_denied: bool = False
+    search_latency_ms: float = 0.0
+    response_cap: int | None = None
+    source_ids: tuple[tuple[str, str], ...] = ()
+    velt_repeat_token_after: int | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -119,6 +129,7 @@ class EmulatorConfig:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1 (got {value})")
         _check_min("latency_ms", self.latency_ms, 0)
+        self._check_listing()
         _check_min("max_ids", self.max_ids, 1)
         _check_min("max_upload_bytes", self.max_upload_bytes, 1)
         _check_min("port", self.port, 0)
@@ -128,6 +139,17 @@ class EmulatorConfig:
             _check_min("daily_items", self.daily_items, 0)
         if self.api_key is not None and not self.api_key:
             raise ValueError("api_key must not be empty (use None to accept any key)")
+
+    def _check_listing(self) -> None:
+        """SPEC §13's settings."""
+        _check_min("search_latency_ms", self.search_latency_ms, 0)
+        if self.response_cap is not None:
+            _check_min("response_cap", self.response_cap, 1)
+        if self.velt_repeat_token_after is not None:
+            _check_min("velt_repeat_token_after", self.velt_repeat_token_after, 0)
+        ids = [source_id for _, source_id in self.source_ids]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"source_ids: each id names one source (got {ids})")
 
     def __repr__(self) -> str:
         # Never show the key itself.
@@ -144,6 +166,14 @@ def parse_refusal(text: str) -> tuple[int, str]:
     if not sep or not status.strip().isdigit() or not code.strip() or not 400 <= int(status) < 500:
         raise ValueError(f"refusal must look like 400:INVALID_PARAMETER, a 4xx status and a code (got {text!r})")
     return int(status), code.strip()
+
+
+def parse_source_id(text: str) -> tuple[str, str]:
+    """``NAME=ID`` → ``(name, id)``; raises ``ValueError`` with a usable message."""
+    name, sep, source_id = text.partition("=")
+    if not sep or not name.strip() or not source_id.strip():
+        raise ValueError(f"a source id must look like NAME=ID, e.g. web=myorg-abc123 (got {text!r})")
+    return name.strip(), source_id.strip()
 
 
 def _check_min(name: str, value: float, minimum: float) -> None:

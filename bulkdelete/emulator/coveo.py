@@ -21,6 +21,7 @@ from multidict import MultiMapping
 from bulkdelete.emulator.faults import STATE_KEY, request_id
 from bulkdelete.emulator.responses import coveo_error, json_response, null_response, throttled
 from bulkdelete.emulator.state import EmulatorState, FileContainer
+from bulkdelete.emulator.store import DocSpec
 
 PREFIX = "/push/v1/organizations/{org}"
 STATUS_TYPES = frozenset({"REBUILD", "REFRESH", "INCREMENTAL", "IDLE"})
@@ -28,15 +29,15 @@ UPLOAD_TTL_S = 3600.0
 REQUIRED_HEADERS = {"x-amz-server-side-encryption": "AES256", "Content-Type": "application/octet-stream"}
 
 CoveoHandler = Callable[[web.Request, EmulatorState, str], Awaitable[web.Response]]
-CoveoApi = Literal["push", "search", "logs"]
+CoveoApi = Literal["push", "search", "logs", "sources"]
 
 
 class CoveoError(Exception):
-    """Raised by a handler to answer ``{"statusCode","errorCode","message"}``."""
+    """Raised by a handler to answer ``{"statusCode","errorCode","message"}`` (plus ``extra`` fields)."""
 
-    def __init__(self, status: int, error_code: str, message: str) -> None:
+    def __init__(self, status: int, error_code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
-        self.status, self.error_code, self.message = status, error_code, message
+        self.status, self.error_code, self.message, self.extra = status, error_code, message, extra
 
 
 def coveo_endpoint(handler: CoveoHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -61,7 +62,7 @@ def gated(
             _gate(state, org, api)
             return await handler(request, state, org)
         except CoveoError as exc:
-            response = coveo_error(exc.status, exc.error_code, exc.message)
+            response = coveo_error(exc.status, exc.error_code, exc.message, **exc.extra)
             return throttled(response, state) if exc.status == 429 else response
 
     return endpoint
@@ -206,8 +207,9 @@ async def push_batch(request: web.Request, state: EmulatorState, org: str) -> we
         raise CoveoError(404, "FILE_NOT_FOUND", f"No uploaded file container with fileId {file_id!r}.")
     adds, deletes = _parse_batch(container.body)
     _check_daily(state, org, len(adds) + len(deletes))
-    state.documents.add_many(adds)
     source, rid = request.match_info["source"], request_id(request)
+    name = source_name(state, source)  # the path holds the source's id, @source its name
+    state.documents.add_many(DocSpec(doc_id, name) for doc_id in adds)
     # "removed": what took effect at once (nothing while --processing-delay holds the deletes back).
     removed = sum(state.submit_delete(doc_id, children, org, source, rid) for doc_id, children in deletes)
     container.pushes += 1
@@ -255,6 +257,11 @@ def _entry_id(entry: dict[str, Any]) -> str:
     if not isinstance(doc_id, str) or not doc_id:
         raise CoveoError(400, "INVALID_JSON", "Every batch entry needs a documentId string.")
     return doc_id
+
+
+def source_name(state: EmulatorState, source_id: str) -> str:
+    """The name of the source whose id is ``source_id``: its ``--source-id NAME=ID`` pair, else the id itself."""
+    return next((name for name, mapped in state.config.source_ids if mapped == source_id), source_id)
 
 
 def add_routes(app: web.Application) -> None:

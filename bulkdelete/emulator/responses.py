@@ -32,8 +32,8 @@ def null_response(status: int) -> web.Response:
     return web.Response(body=NULL_BODY, status=status, content_type=JSON)
 
 
-def coveo_error(status: int, error_code: str, message: str) -> web.Response:
-    return json_response({"statusCode": status, "errorCode": error_code, "message": message}, status)
+def coveo_error(status: int, error_code: str, message: str, **extra: Any) -> web.Response:
+    return json_response({"statusCode": status, "errorCode": error_code, "message": message, **extra}, status)
 
 
 def velt_error(status_name: str, message: str) -> web.Response:
@@ -54,7 +54,7 @@ def throttled(response: web.Response, state: EmulatorState) -> web.Response:
 
 def error_for_path(path: str, status: int, reason: str) -> web.Response:
     """An aiohttp routing error (404, 405…) in the body shape of the API the path belongs to."""
-    if path.startswith(("/push/", "/logs/", "/rest/search/")):
+    if path.startswith(("/push/", "/logs/", "/rest/search/", "/rest/organizations/")):
         return coveo_error(status, reason.upper().replace(" ", "_"), f"{reason}: {path}")
     if path.startswith("/rest/"):
         return json_response({"error": reason.lower().replace(" ", "_"), "message": f"{reason}: {path}"}, status)

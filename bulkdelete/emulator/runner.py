@@ -13,6 +13,7 @@ from aiohttp import web
 from bulkdelete.emulator.app import build_app
 from bulkdelete.emulator.config import EmulatorConfig
 from bulkdelete.emulator.state import EmulatorState
+from bulkdelete.emulator.store import Doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Emulator:
 
 
 @asynccontextmanager
-async def run_emulator(config: EmulatorConfig | None = None, docs: Iterable[str] = ()) -> AsyncIterator[Emulator]:
+async def run_emulator(config: EmulatorConfig | None = None, docs: Iterable[Doc] = ()) -> AsyncIterator[Emulator]:
     """Serve on ``config.host:config.port`` (port 0: a free one, read back) until the block exits."""
     config = config or EmulatorConfig()
     state = EmulatorState.create(config, docs)

@@ -12,10 +12,11 @@ from typing import Any
 
 from bulkdelete.emulator.config import EmulatorConfig
 from bulkdelete.emulator.pipeline import IndexingPipeline, PendingDelete
-from bulkdelete.emulator.store import DocumentStore
+from bulkdelete.emulator.selection import SelectionCache
+from bulkdelete.emulator.store import Doc, DocumentStore
 
-SearchCache = dict[tuple[Any, ...], tuple[float, tuple[int, tuple[str, ...]]]]
-"""Search answers by request: ``(monotonic time stored, (totalCount, the page's uris))``."""
+SearchCache = dict[tuple[Any, ...], tuple[float, tuple[int, tuple[int, ...]]]]
+"""Search answers by request: ``(monotonic time stored, (totalCount, the page's rows))``."""
 
 
 def max_in_window(times: list[float], window_s: float = 1.0) -> int:
@@ -47,14 +48,25 @@ class Stats:
         "peak_inflight",
         "requests",
         "resets",
+        "search_cache_hits",
+        "search_inflight",
+        "search_max_page",
+        "search_peak_inflight",
+        "search_results",
         "searches",
+        "searches_cached",
+        "searches_without_view_all",
+        "source_lookups",
         "throttled",
         "upload_faults",
         "uploads",
+        "velt_list_pages",
+        "velt_listed",
     )
 
     def __init__(self) -> None:
         self.inflight = 0
+        self.search_inflight = 0
         self.reset()
 
     def reset(self) -> None:
@@ -73,6 +85,17 @@ class Stats:
         self.searches = 0
         self.log_queries = 0
         self.gets = 0
+        # What a client's correctness can be asserted on (SPEC §11, §13): searches that could be answered from the
+        # cache (no "maximumAge": 0), searches without viewAllContent, the largest page asked, results returned.
+        self.searches_cached = 0
+        self.search_cache_hits = 0
+        self.searches_without_view_all = 0
+        self.search_max_page = 0
+        self.search_results = 0
+        self.search_peak_inflight = self.search_inflight
+        self.source_lookups = 0
+        self.velt_list_pages = 0
+        self.velt_listed = 0
 
     def __repr__(self) -> str:
         return f"<Stats requests={self.requests} inflight={self.inflight} throttled={self.throttled}>"
@@ -90,6 +113,13 @@ class Stats:
             starts.popleft()
         if len(starts) > self.max_per_second:
             self.max_per_second = len(starts)
+
+    def search_started(self) -> None:
+        self.search_inflight += 1
+        self.search_peak_inflight = max(self.search_peak_inflight, self.search_inflight)
+
+    def search_finished(self) -> None:
+        self.search_inflight -= 1
 
     def finished(self, status: int | None) -> None:
         """Count one API request ending with ``status`` (``None``: the connection was dropped)."""
@@ -129,6 +159,7 @@ class EmulatorState:
     pipeline: IndexingPipeline
     secured: set[str] = field(default_factory=set)
     search_cache: SearchCache = field(default_factory=dict)
+    selections: SelectionCache = field(default_factory=SelectionCache)
     clock_offset: float = 0.0
     stats: Stats = field(default_factory=Stats)
     status_history: dict[str, list[str]] = field(default_factory=dict)
@@ -141,7 +172,7 @@ class EmulatorState:
     request_seq: int = 0
 
     @classmethod
-    def create(cls, config: EmulatorConfig, docs: Iterable[str] = ()) -> EmulatorState:
+    def create(cls, config: EmulatorConfig, docs: Iterable[Doc] = ()) -> EmulatorState:
         documents = DocumentStore(docs)
         state = cls(
             config=config,
@@ -149,6 +180,7 @@ class EmulatorState:
             pipeline=IndexingPipeline(config.processing_delay_s),
             rng=random.Random(config.seed),
         )
+        documents.clock_ms = lambda: int(state.wall() * 1000)  # documents added later are dated by advance() too
         if config.secured_rate:
             # Its own generator, so securing documents leaves the fault draws of a seeded run as they were.
             draw = random.Random(f"secured:{config.seed}" if config.seed is not None else None).random
@@ -245,6 +277,16 @@ class EmulatorState:
             "searches": stats.searches,
             "log_queries": stats.log_queries,
             "gets": stats.gets,
+            "searches_cached": stats.searches_cached,
+            "search_cache_hits": stats.search_cache_hits,
+            "searches_without_view_all": stats.searches_without_view_all,
+            "search_max_page": stats.search_max_page,
+            "search_results": stats.search_results,
+            "search_peak_inflight": stats.search_peak_inflight,
+            "source_lookups": stats.source_lookups,
+            "velt_list_pages": stats.velt_list_pages,
+            "velt_listed": stats.velt_listed,
+            "documents_by_source": self.documents.sources(),
             "pending_deletes": self.pipeline.pending,
             "failed_deletes": self.pipeline.failed,
             "files": len(self.files),

@@ -1,23 +1,95 @@
-"""The documents the emulator holds: one shared set of ids, with a sorted index for ``deleteChildren``."""
+"""The documents the emulator holds: one shared set of ids, with a sorted index for ``deleteChildren``, and each
+document's metadata (row) for the Search API and Velt's listing.
+
+Rows: every document added gets the next row, in load/add order, and with it a ``rowid`` of ``ROWID_BASE + row``:
+above 2^53, so a client that reads it as a float loses exactness. A row never changes; a document deleted and added
+again gets a new row. Metadata is held in parallel arrays indexed by row (no object per document): id, source name
+(one shared string per source), ``date`` and ``indexeddate`` (epoch ms), and a dict only for documents that carry
+extra fields. ``dead_log`` lists rows in the order they were deleted (each once): what a cached selection replays.
+"""
 
 from __future__ import annotations
 
+import itertools
+import time
+from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROWID_BASE = 2**53 + 1000
+"""The rowid of row 0. Every rowid is above 2^53: not exactly representable as a float."""
+DEFAULT_SOURCE = "demo-source"
+BUILTIN_FIELDS = frozenset({"id", "source", "date", "indexeddate"})
+
+
+@dataclass(frozen=True, slots=True)
+class DocSpec:
+    """A document to add: ``date``/``indexeddate`` in epoch ms (None: the time it is added), ``fields`` the extra
+    fields (names lower-cased, as the query language reads them)."""
+
+    id: str
+    source: str = DEFAULT_SOURCE
+    date: int | None = None
+    indexeddate: int | None = None
+    fields: tuple[tuple[str, Any], ...] = ()
+
+
+Doc = str | DocSpec
+"""A plain id (source ``demo-source``, dated when added) or a ``DocSpec``."""
+
+
+def doc_from_json(obj: Any) -> DocSpec:
+    """A ``DocSpec`` from a JSON object ``{"id", "source"?, "date"?, "indexeddate"?, any field}``; ``ValueError``
+    saying what is wrong."""
+    if not isinstance(obj, dict):
+        raise ValueError("a document must be a JSON object")
+    doc_id, source = obj.get("id"), obj.get("source", DEFAULT_SOURCE)
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ValueError("a document needs an id string")
+    if not isinstance(source, str) or not source:
+        raise ValueError(f"source must be a non-empty string (got {source!r})")
+    dates = [obj.get(name) for name in ("date", "indexeddate")]
+    for value in dates:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"date and indexeddate are integers of epoch milliseconds (got {value!r})")
+    extra = tuple((name.lower(), value) for name, value in obj.items() if name not in BUILTIN_FIELDS)
+    return DocSpec(doc_id, source, dates[0], dates[1], extra)
+
+
+def read_docs(path: str | Path) -> Iterator[Doc]:
+    """Yield the documents of a ``--docs`` file: a line is an id (trimmed) or a JSON object (a line starting with
+    ``{``); blank lines and ``#`` comments are skipped. A bad JSON line is a ``ValueError`` naming its line."""
+    with open(path, encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if not text.startswith("{"):
+                yield text
+                continue
+            try:
+                yield doc_from_json(orjson.loads(text))
+            except (orjson.JSONDecodeError, ValueError) as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from None
 
 
 def read_doc_ids(path: str | Path) -> Iterator[str]:
-    """Yield the ids of a ``--docs`` file: one per line, trimmed; blank lines and ``#`` comments skipped."""
-    with open(path, encoding="utf-8-sig") as handle:
-        for line in handle:
-            doc_id = line.strip()
-            if doc_id and not doc_id.startswith("#"):
-                yield doc_id
+    """Yield the ids of a ``--docs`` file (a JSON line gives its ``id``)."""
+    for doc in read_docs(path):
+        yield doc if isinstance(doc, str) else doc.id
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class DocumentStore:
-    """Live document ids, O(1) membership, and a prefix scan for descendants.
+    """Live document ids, O(1) membership, a prefix scan for descendants, and rows of metadata.
 
     The sorted index holds every id ever stored (deleted ones included: removing from the middle of a
     million-entry list on every delete would cost more than skipping dead entries during the rare child
@@ -26,85 +98,170 @@ class DocumentStore:
     The Search API matches ``@uri`` case-insensitively: ``_folded`` indexes the lower-cased ids the same way, built
     on the first such lookup only. An id that is its own lower case is its own key (no copy); the others are
     found through ``_spellings`` (lower case → the ids spelled so).
+
+    ``clock_ms``: the time a document added without a date is dated (epoch ms; the emulator's wall clock).
     """
 
-    __slots__ = ("_folded", "_index", "_live", "_pending", "_spellings")
+    __slots__ = (
+        "_by_source",
+        "_dates",
+        "_extra",
+        "_folded",
+        "_index",
+        "_indexed",
+        "_names",
+        "_pending",
+        "_row_of",
+        "_source_dead",
+        "_sources",
+        "_spellings",
+        "clock_ms",
+        "dead_log",
+        "row_ids",
+    )
 
-    def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._live: set[str] = set(ids)
-        self._index: list[str] = sorted(self._live)
-        self._pending: list[str] = []
+    def __init__(self, docs: Iterable[Doc] = (), clock_ms: Callable[[], int] = wall_ms) -> None:
+        self.clock_ms = clock_ms
+        self._row_of: dict[str, int] = {}
+        self.row_ids: list[str] = []
+        self._sources: list[str] = []
+        self._dates = array("q")
+        self._indexed = array("q")
+        self._extra: dict[int, dict[str, Any]] = {}
+        self._by_source: dict[str, array[int]] = {}
+        self._source_dead: dict[str, int] = {}
+        self._names: dict[str, str] = {}
+        self.dead_log = array("q")
         self._folded: _SortedIndex | None = None
         self._spellings: dict[str, list[str]] = {}
+        now = clock_ms()
+        for doc in docs:
+            self._add_row(doc, now)
+        self._index: list[str] = sorted(self._row_of)
+        self._pending: list[str] = []
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self._row_of)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._live
+        return doc_id in self._row_of
 
     def __repr__(self) -> str:
-        return f"<DocumentStore live={len(self._live)} indexed={len(self._index)}>"
+        return f"<DocumentStore live={len(self._row_of)} rows={len(self.row_ids)} indexed={len(self._index)}>"
 
-    def add(self, doc_id: str) -> None:
-        """Store one id (no-op when present)."""
-        if doc_id not in self._live:
-            self._live.add(doc_id)
+    def add(self, doc: Doc) -> bool:
+        """Store one document (no-op when its id is present: it keeps its row); return whether it was new."""
+        if self._add_row(doc, None):
+            doc_id = doc if isinstance(doc, str) else doc.id
             self._pending.append(doc_id)
             if self._folded is not None:
                 self._fold(doc_id)
+            return True
+        return False
 
-    def add_many(self, ids: Iterable[str]) -> int:
-        """Store ids; return how many were new."""
-        before = len(self._live)
-        for doc_id in ids:
-            self.add(doc_id)
-        return len(self._live) - before
+    def add_many(self, docs: Iterable[Doc]) -> int:
+        """Store documents; return how many were new."""
+        return sum(1 for doc in docs if self.add(doc))
+
+    def _add_row(self, doc: Doc, now: int | None) -> bool:
+        spec = DocSpec(doc) if isinstance(doc, str) else doc
+        if spec.id in self._row_of:
+            return False
+        if now is None and (spec.date is None or spec.indexeddate is None):
+            now = self.clock_ms()
+        row = len(self.row_ids)
+        self._row_of[spec.id] = row
+        self.row_ids.append(spec.id)
+        rows = self._by_source.get(spec.source)
+        if rows is None:
+            rows = self._by_source[spec.source] = array("q")
+            self._source_dead[spec.source] = 0
+            self._names[spec.source] = spec.source
+        rows.append(row)
+        self._sources.append(self._names[spec.source])  # one shared string per source
+        self._dates.append(spec.date if spec.date is not None else now or 0)
+        self._indexed.append(spec.indexeddate if spec.indexeddate is not None else now or 0)
+        if spec.fields:
+            self._extra[row] = dict(spec.fields)
+        return True
 
     def delete(self, doc_id: str, children: bool = False) -> int:
         """Remove ``doc_id`` and, with ``children``, ids starting with ``doc_id + "/"``; return the count."""
-        removed = 0
-        live = self._live
-        if doc_id in live:
-            live.remove(doc_id)
-            removed = 1
+        removed = self._kill(doc_id)
         if children:
             for child in self._scan(doc_id + "/"):
-                if child in live:
-                    live.remove(child)
-                    removed += 1
+                removed += self._kill(child)
         return removed
+
+    def _kill(self, doc_id: str) -> int:
+        row = self._row_of.pop(doc_id, None)
+        if row is None:
+            return 0
+        self.dead_log.append(row)
+        self._source_dead[self._sources[row]] += 1
+        return 1
 
     def clear(self) -> int:
         """Remove every document; return how many there were."""
-        count = len(self._live)
-        self._live.clear()
+        count = len(self._row_of)
+        for doc_id in list(self._row_of):
+            self._kill(doc_id)
         return count
 
     def ids(self, prefix: str = "", limit: int | None = None) -> list[str]:
         """Live ids starting with ``prefix``, sorted."""
         out: list[str] = []
         for doc_id in self._scan(prefix):
-            if doc_id in self._live:
+            if doc_id in self._row_of:
                 out.append(doc_id)
                 if limit is not None and len(out) >= limit:
                     break
         return out
 
-    def ids_folded(self, key: str, prefix: bool = False) -> list[str]:
+    # Rows: what the Search API and Velt's listing read.
+
+    def row_of(self, doc_id: str) -> int | None:
+        """The live row of ``doc_id``, or None when it is not stored."""
+        return self._row_of.get(doc_id)
+
+    def is_live(self, row: int) -> bool:
+        return self._row_of.get(self.row_ids[row]) == row
+
+    def source_of(self, row: int) -> str:
+        return self._sources[row]
+
+    def date_of(self, row: int) -> int:
+        return self._dates[row]
+
+    def indexeddate_of(self, row: int) -> int:
+        return self._indexed[row]
+
+    def extra_of(self, row: int) -> dict[str, Any]:
+        return self._extra.get(row, _NO_FIELDS)
+
+    def source_rows(self, source: str) -> array[int]:
+        """Every row of ``source`` ever added (dead ones included), in row order."""
+        return self._by_source.get(source, _NO_ROWS)
+
+    def sources(self) -> dict[str, int]:
+        """Every source ever seen → its live document count."""
+        return {name: len(rows) - self._source_dead[name] for name, rows in self._by_source.items()}
+
+    def ids_folded(self, key: str, prefix: bool = False, limit: int | None = None) -> list[str]:
         """Live ids whose lower case equals ``key.lower()`` (or starts with it, with ``prefix``), sorted by their
-        lower case: the stored spellings, whatever the case of ``key``."""
+        lower case: the stored spellings, whatever the case of ``key``. ``limit``: at most this many lower-cased
+        keys are read (the ids may be a few more: the spellings of the last)."""
         if self._folded is None:
             self._folded = _SortedIndex([])
             self._spellings = {}
-            for doc_id in self._live:
+            for doc_id in self._row_of:
                 self._fold(doc_id)
         key = key.lower()
-        keys = self._folded.scan(key) if prefix else ([key] if key in self._folded.members else [])
+        keys = self._folded.scan(key, limit) if prefix else ([key] if key in self._folded.members else [])
         out: list[str] = []
         for lower in keys:
             spellings = self._spellings.get(lower, ())
-            out.extend(doc_id for doc_id in dict.fromkeys((lower, *spellings)) if doc_id in self._live)
+            out.extend(doc_id for doc_id in dict.fromkeys((lower, *spellings)) if doc_id in self._row_of)
         return out
 
     def _fold(self, doc_id: str) -> None:
@@ -125,6 +282,10 @@ class DocumentStore:
         yield from _scan_sorted(self._index, prefix)
 
 
+_NO_FIELDS: dict[str, Any] = {}
+_NO_ROWS = array("q")
+
+
 class _SortedIndex:
     """Keys ever added, sorted on demand; ``members`` for O(1) lookups (keys are never removed)."""
 
@@ -140,12 +301,12 @@ class _SortedIndex:
             self.members.add(key)
             self._pending.append(key)
 
-    def scan(self, prefix: str) -> list[str]:
+    def scan(self, prefix: str, limit: int | None = None) -> list[str]:
         if self._pending:
             self._sorted.extend(self._pending)
             self._sorted.sort()
             self._pending.clear()
-        return list(_scan_sorted(self._sorted, prefix))
+        return list(itertools.islice(_scan_sorted(self._sorted, prefix), limit))
 
 
 def _scan_sorted(index: list[str], prefix: str) -> Iterator[str]:

@@ -20,17 +20,10 @@ from aiohttp import web
 from bulkdelete.emulator.faults import STATE_KEY
 from bulkdelete.emulator.responses import json_response, throttled, velt_error
 from bulkdelete.emulator.state import EmulatorState
+from bulkdelete.emulator.velt_list import VeltError, document, list_page
 
 OK_MESSAGE = "Document(s) deleted successfully."
 GET_MESSAGE = "Document(s) retrieved successfully."
-
-
-class VeltError(Exception):
-    """Raised to answer the whole request with ``{"error":{"status","message"}}``."""
-
-    def __init__(self, status_name: str, message: str) -> None:
-        super().__init__(message)
-        self.status_name, self.message = status_name, message
 
 
 async def delete_v1(request: web.Request) -> web.Response:
@@ -61,42 +54,44 @@ async def _delete(request: web.Request, version: str) -> web.Response:
 
 
 async def get_documents(request: web.Request) -> web.Response:
-    """Get Documents (v1 and v2 alike): the requested ids that exist, in request order; absent ones are left out.
+    """Get Documents (v1 and v2 alike): with ``documentIds``, the requested ids that exist, in request order (absent
+    ones left out); without, a page of the organization's documents (``velt_list.list_page``).
 
     ``fail_rate`` answers the whole request 503 ``UNAVAILABLE``; ``--refuse`` concerns deletes only.
     """
     state = request.app[STATE_KEY]
     try:
-        _org, ids = await _admit(request, state)
+        _org, data = await _admit(request, state, listing=True)
         state.stats.gets += 1
         if state.chance(state.config.fail_rate):
             state.stats.faults += 1
             raise VeltError("UNAVAILABLE", "The service is temporarily unavailable (injected fault).")
+        if "documentIds" not in data:
+            return json_response({"result": list_page(state, data)})
     except VeltError as exc:
         return _error(exc, state)
     documents = state.documents
-    data = [_document(doc_id) for doc_id in dict.fromkeys(ids) if doc_id in documents]
-    return json_response({"result": {"status": "success", "message": GET_MESSAGE, "data": data}})
+    found = [document(state, doc_id) for doc_id in dict.fromkeys(data["documentIds"]) if doc_id in documents]
+    return json_response({"result": {"status": "success", "message": GET_MESSAGE, "data": found}})
 
 
-async def _admit(request: web.Request, state: EmulatorState) -> tuple[str, list[str]]:
-    """Auth, body, organization access and quota, in that order: ``(org, ids)`` or a ``VeltError``."""
+async def _admit(request: web.Request, state: EmulatorState, listing: bool = False) -> tuple[str, Any]:
+    """Auth, body, organization access and quota, in that order: ``(org, ids)`` (with ``listing``: ``(org,
+    data)``, ids checked when given) or a ``VeltError``."""
     _check_auth(request, state)
-    org, ids = _parse(await request.read(), state.config.max_ids)
+    org, data = _parse(await request.read())
+    if not listing or "documentIds" in data:
+        ids = _ids(data, state.config.max_ids)
     if state.config.allowed_orgs is not None and org not in state.config.allowed_orgs:
         raise VeltError("PERMISSION_DENIED", f"Access to organization {org!r} is denied.")
     if not state.take_quota("velt:" + org, state.now()):
         raise VeltError("RESOURCE_EXHAUSTED", "Rate limit exceeded. Retry later.")
-    return org, ids
+    return org, data if listing else ids
 
 
 def _error(exc: VeltError, state: EmulatorState) -> web.Response:
     response = velt_error(exc.status_name, exc.message)
     return throttled(response, state) if exc.status_name == "RESOURCE_EXHAUSTED" else response
-
-
-def _document(doc_id: str) -> dict[str, Any]:
-    return {"id": doc_id, "documentId": doc_id, "documentName": doc_id, "disabled": False, "accessType": "public"}
 
 
 def _check_auth(request: web.Request, state: EmulatorState) -> None:
@@ -107,7 +102,7 @@ def _check_auth(request: web.Request, state: EmulatorState) -> None:
         raise VeltError("UNAUTHENTICATED", "Invalid API key.")
 
 
-def _parse(body: bytes, max_ids: int) -> tuple[str, list[str]]:
+def _parse(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         doc: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -118,12 +113,16 @@ def _parse(body: bytes, max_ids: int) -> tuple[str, list[str]]:
     org = data.get("organizationId")
     if not isinstance(org, str) or not org:
         raise VeltError("INVALID_ARGUMENT", "data.organizationId is required.")
+    return org, data
+
+
+def _ids(data: dict[str, Any], max_ids: int) -> list[str]:
     ids = data.get("documentIds")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
         raise VeltError("INVALID_ARGUMENT", "data.documentIds must be a non-empty list of strings.")
     if len(ids) > max_ids:
         raise VeltError("INVALID_ARGUMENT", f"At most {max_ids} documentIds per request (got {len(ids)}).")
-    return org, ids
+    return ids
 
 
 def _velt_id(doc_id: str) -> str:

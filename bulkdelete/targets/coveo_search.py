@@ -39,8 +39,8 @@ SEARCH_HOSTS = {
     "hipaa": "https://{org}.orghipaa.coveo.com",
 }
 MAX_IDS_PER_QUERY = 100
-MAX_RESULTS = 2000  # the Search API's numberOfResults cap
-MAX_PAGES = 10  # a query answering more than this many pages of look-alikes cannot settle its ids: retried
+MAX_RESULTS = 1000  # the Search API's numberOfResults cap (SPEC §13: a page is at most 1,000)
+MAX_PAGES = 5  # the 5,000-result window in pages; a query answering more look-alikes cannot settle its ids: retried
 GONE_EVIDENCE = "search: not found (viewAllContent)"
 _UNQUOTABLE = "holds a double quote or a backslash: the query language cannot express it exactly (never asked)"
 
