@@ -41,8 +41,18 @@ class CoveoError(Exception):
 
 
 def coveo_endpoint(handler: CoveoHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A Push API route: auth, organization access, quota, pause, ``--refuse`` and 503 faults, then the handler."""
-    return gated(handler, "push", lambda request: request.match_info["org"])
+    """A Push API route: auth, organization access, quota, pause, ``--refuse`` and 503 faults, then the handler.
+
+    A source a Push API request addressed exists from then on (the Sources API finds it, with its documents)."""
+
+    @functools.wraps(handler)
+    async def pushed(request: web.Request, state: EmulatorState, org: str) -> web.Response:
+        source = request.match_info.get("source")
+        if source is not None:
+            state.pushed_sources.add(source_name(state, source))
+        return await handler(request, state, org)
+
+    return gated(pushed, "push", lambda request: request.match_info["org"])
 
 
 def gated(

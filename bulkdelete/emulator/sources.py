@@ -2,8 +2,9 @@
 
 Answer: ``{"id", "name", "sourceType": "PUSH", "information": {"numberOfDocuments": n}}`` (``n``: the source's
 live documents). Source ids: a ``source_ids`` pair (``--source-id NAME=ID``) maps an id to its name; any other id is
-the name of the source it names (``demo-source`` always resolves, even empty). An id naming no source: 404 in Coveo's
-body (``SOURCE_NOT_FOUND``). Same gate as the Search API (key, organization, quota, faults; not ``--refuse``).
+the name of the source it names. A source exists when documents were loaded or added in it, a Push API request
+addressed it, or ``--source-id`` names it; ``demo-source`` always does. Any other id: 404 in Coveo's body
+(``SOURCE_NOT_FOUND``). Same gate as the Search API (key, organization, quota, faults; not ``--refuse``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ async def get_source(request: web.Request, state: EmulatorState, org: str) -> we
     name = source_name(state, wanted)
     counts = state.documents.sources()
     mapped = any(mapped == wanted for _, mapped in state.config.source_ids)
-    if name not in counts and name != DEFAULT_SOURCE and not mapped:
+    if name not in counts and name not in state.pushed_sources and name != DEFAULT_SOURCE and not mapped:
         raise CoveoError(404, "SOURCE_NOT_FOUND", f"The source {wanted!r} does not exist in organization {org!r}.")
     if source_id(state, name) != wanted:  # a mapped name is not its own id
         raise CoveoError(404, "SOURCE_NOT_FOUND", f"The source {wanted!r} does not exist in organization {org!r}.")

@@ -150,14 +150,16 @@ class EmulatorState:
 
     Time: ``now()`` (the loop's monotonic clock) and ``wall()`` (epoch seconds), both shifted by ``clock_offset``,
     which ``advance()`` moves forward: tests age pending deletes and cached searches without sleeping.
-    ``secured``: the documents only a ``viewAllContent`` search sees. ``pipeline``: Coveo deletes not yet applied,
-    and the Logs API's entries.
+    ``secured``: the documents only a ``viewAllContent`` search sees. ``pushed_sources``: the source names a Push
+    API request addressed (the Sources API knows them, with or without documents). ``pipeline``: Coveo deletes not
+    yet applied, and the Logs API's entries.
     """
 
     config: EmulatorConfig
     documents: DocumentStore
     pipeline: IndexingPipeline
     secured: set[str] = field(default_factory=set)
+    pushed_sources: set[str] = field(default_factory=set)
     search_cache: SearchCache = field(default_factory=dict)
     selections: SelectionCache = field(default_factory=SelectionCache)
     clock_offset: float = 0.0
