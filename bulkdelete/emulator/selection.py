@@ -181,7 +181,8 @@ def _bounds(terms: list[Node], row_count: int) -> tuple[int, int, list[Node]]:
             lo, hi = max(lo, row), min(hi, row + 1)
         else:
             rest.append(term)
-    return max(lo, 0), max(min(hi, row_count), 0), rest
+    lo, hi = max(lo, 0), min(hi, row_count)
+    return lo, max(hi, lo), rest  # an empty range is [lo, lo)
 
 
 def _uri_candidates(store: DocumentStore, terms: list[Node]) -> set[int] | None:
