@@ -83,7 +83,7 @@ async def search(request: web.Request, state: EmulatorState, org: str) -> web.Re
         stats.search_max_page = max(stats.search_max_page, req.count)
         total, rows = _cached_answer(state, org, req)
         duration = max(1, round((time.perf_counter() - started) * 1000))
-        results = [_result(state.documents, row, req.fields) for row in rows]
+        results = _results(state.documents, rows, req.fields)
         payload = {
             "totalCount": total,
             "totalCountFiltered": total,
@@ -129,7 +129,12 @@ def _answer(state: EmulatorState, req: SearchRequest) -> tuple[int, tuple[int, .
     return matches.total, tuple(rows[req.first :])
 
 
-def _result(documents: DocumentStore, row: int, fields: tuple[str, ...] | None) -> dict[str, Any]:
+def _results(documents: DocumentStore, rows: tuple[int, ...], fields: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    wanted = None if fields is None else frozenset(name.lower().lstrip("@") for name in fields)
+    return [_result(documents, row, wanted) for row in rows]
+
+
+def _result(documents: DocumentStore, row: int, wanted: frozenset[str] | None) -> dict[str, Any]:
     uri = documents.row_ids[row]
     title = uri.rstrip("/").rsplit("/", 1)[-1] or uri
     raw = {
@@ -141,8 +146,7 @@ def _result(documents: DocumentStore, row: int, fields: tuple[str, ...] | None) 
         "indexeddate": documents.indexeddate_of(row),
         **documents.extra_of(row),
     }
-    if fields is not None:
-        wanted = {name.lower().lstrip("@") for name in fields}
+    if wanted is not None:
         raw = {name: value for name, value in raw.items() if name in wanted}
     unique = f"42.{zlib.crc32(uri.encode('utf-8', 'surrogatepass')) % 100000}${uri}"
     return {"title": title, "uri": uri, "printableUri": uri, "clickUri": uri, "uniqueId": unique, "raw": raw}

@@ -6,6 +6,7 @@ above 2^53, so a client that reads it as a float loses exactness. A row never ch
 again gets a new row. Metadata is held in parallel arrays indexed by row (no object per document): id, source name
 (one shared string per source), ``date`` and ``indexeddate`` (epoch ms), and a dict only for documents that carry
 extra fields. ``dead_log`` lists rows in the order they were deleted (each once): what a cached selection replays.
+What a document is, and the ``--docs`` reader, are in ``docs`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -15,73 +16,17 @@ import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import orjson
+from bulkdelete.emulator.docs import DEFAULT_SOURCE as DEFAULT_SOURCE
+from bulkdelete.emulator.docs import Doc as Doc
+from bulkdelete.emulator.docs import DocSpec as DocSpec
+from bulkdelete.emulator.docs import doc_from_json as doc_from_json
+from bulkdelete.emulator.docs import read_doc_ids as read_doc_ids
+from bulkdelete.emulator.docs import read_docs as read_docs
 
 ROWID_BASE = 2**53 + 1000
 """The rowid of row 0. Every rowid is above 2^53: not exactly representable as a float."""
-DEFAULT_SOURCE = "demo-source"
-BUILTIN_FIELDS = frozenset({"id", "source", "date", "indexeddate"})
-
-
-@dataclass(frozen=True, slots=True)
-class DocSpec:
-    """A document to add: ``date``/``indexeddate`` in epoch ms (None: the time it is added), ``fields`` the extra
-    fields (names lower-cased, as the query language reads them)."""
-
-    id: str
-    source: str = DEFAULT_SOURCE
-    date: int | None = None
-    indexeddate: int | None = None
-    fields: tuple[tuple[str, Any], ...] = ()
-
-
-Doc = str | DocSpec
-"""A plain id (source ``demo-source``, dated when added) or a ``DocSpec``."""
-
-
-def doc_from_json(obj: Any) -> DocSpec:
-    """A ``DocSpec`` from a JSON object ``{"id", "source"?, "date"?, "indexeddate"?, any field}``; ``ValueError``
-    saying what is wrong."""
-    if not isinstance(obj, dict):
-        raise ValueError("a document must be a JSON object")
-    doc_id, source = obj.get("id"), obj.get("source", DEFAULT_SOURCE)
-    if not isinstance(doc_id, str) or not doc_id:
-        raise ValueError("a document needs an id string")
-    if not isinstance(source, str) or not source:
-        raise ValueError(f"source must be a non-empty string (got {source!r})")
-    dates = [obj.get(name) for name in ("date", "indexeddate")]
-    for value in dates:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError(f"date and indexeddate are integers of epoch milliseconds (got {value!r})")
-    extra = tuple((name.lower(), value) for name, value in obj.items() if name not in BUILTIN_FIELDS)
-    return DocSpec(doc_id, source, dates[0], dates[1], extra)
-
-
-def read_docs(path: str | Path) -> Iterator[Doc]:
-    """Yield the documents of a ``--docs`` file: a line is an id (trimmed) or a JSON object (a line starting with
-    ``{``); blank lines and ``#`` comments are skipped. A bad JSON line is a ``ValueError`` naming its line."""
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            if not text.startswith("{"):
-                yield text
-                continue
-            try:
-                yield doc_from_json(orjson.loads(text))
-            except (orjson.JSONDecodeError, ValueError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from None
-
-
-def read_doc_ids(path: str | Path) -> Iterator[str]:
-    """Yield the ids of a ``--docs`` file (a JSON line gives its ``id``)."""
-    for doc in read_docs(path):
-        yield doc if isinstance(doc, str) else doc.id
 
 
 def wall_ms() -> int:
@@ -164,25 +109,30 @@ class DocumentStore:
         return sum(1 for doc in docs if self.add(doc))
 
     def _add_row(self, doc: Doc, now: int | None) -> bool:
-        spec = DocSpec(doc) if isinstance(doc, str) else doc
-        if spec.id in self._row_of:
+        """Append ``doc``'s row (``now``: the date of an undated one; None: ``clock_ms()``); False when present."""
+        if isinstance(doc, str):  # the common case, a million times at start-up: no DocSpec made
+            doc_id, source, date, indexed = doc, DEFAULT_SOURCE, None, None
+        else:
+            doc_id, source, date, indexed = doc.id, doc.source, doc.date, doc.indexeddate
+        if doc_id in self._row_of:
             return False
-        if now is None and (spec.date is None or spec.indexeddate is None):
-            now = self.clock_ms()
+        stamp = 0
+        if date is None or indexed is None:
+            stamp = self.clock_ms() if now is None else now
         row = len(self.row_ids)
-        self._row_of[spec.id] = row
-        self.row_ids.append(spec.id)
-        rows = self._by_source.get(spec.source)
+        self._row_of[doc_id] = row
+        self.row_ids.append(doc_id)
+        rows = self._by_source.get(source)
         if rows is None:
-            rows = self._by_source[spec.source] = array("q")
-            self._source_dead[spec.source] = 0
-            self._names[spec.source] = spec.source
+            rows = self._by_source[source] = array("q")
+            self._source_dead[source] = 0
+            self._names[source] = source
         rows.append(row)
-        self._sources.append(self._names[spec.source])  # one shared string per source
-        self._dates.append(spec.date if spec.date is not None else now or 0)
-        self._indexed.append(spec.indexeddate if spec.indexeddate is not None else now or 0)
-        if spec.fields:
-            self._extra[row] = dict(spec.fields)
+        self._sources.append(self._names[source])  # one shared string per source
+        self._dates.append(stamp if date is None else date)
+        self._indexed.append(stamp if indexed is None else indexed)
+        if not isinstance(doc, str) and doc.fields:
+            self._extra[row] = dict(doc.fields)
         return True
 
     def delete(self, doc_id: str, children: bool = False) -> int:
