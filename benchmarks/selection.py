@@ -19,7 +19,7 @@ run pinned to core 1 (``common.py``), loopback only:
   same deletes: queries (the summary's ``verification.queries``, the emulator's searches and log queries), verdicts
   (must be equal), elapsed. Goal: ≥ 5× fewer queries with ``auto``.
 
-    .venv/bin/python benchmarks/selection.py all                     # ~6 min
+    .venv/bin/python benchmarks/selection.py all                     # ~10 min
     .venv/bin/python benchmarks/selection.py rate --rate 20 --items 300000 --latency-ms 300
     .venv/bin/python benchmarks/selection.py where --rate 500
 
@@ -141,6 +141,14 @@ def sustained(samples: list[tuple[float, int]]) -> tuple[float, int, float]:
     return (total - samples[first][1]) / span, best, span
 
 
+def steady(samples: list[tuple[float, int]], total: int) -> float:
+    """The rate between the samples that first reach 10% and 90% of ``total``: start and tail left out."""
+    low = next(i for i, (_, n) in enumerate(samples) if n >= 0.1 * total)
+    high = next((i for i, (_, n) in enumerate(samples) if n >= 0.9 * total), len(samples) - 1)
+    (t0, n0), (t1, n1) = samples[low], samples[high]
+    return (n1 - n0) / (t1 - t0) if t1 > t0 else float("nan")
+
+
 # --- 1. the listing's rate ------------------------------------------------------------------------------------------
 
 
@@ -153,23 +161,25 @@ def measure_rate(args: argparse.Namespace, tmp: Path) -> None:
         for label, extra in runs:
             emu.reset_stats()
             summary = tmp / "summary-rate.json"
-            result = run_cli(label, list_args(emu, SOURCE, args.rate, summary, *extra), timeout_s=900)
+            with Sampler(emu) as sampler:
+                result = run_cli(label, list_args(emu, SOURCE, args.rate, summary, *extra), timeout_s=900)
             stats, sel = emu.stats(), summary_of(summary)["selection"]
+            middle = steady([(t, s["searches"]) for t, s in sampler.samples], stats["searches"])
             pages_s = sel["queries"] / sel["elapsed_s"]
             figures.append(pages_s)
             rows.append(
                 f"| {label} | {' '.join(extra) or '(defaults)'} | {sel['listed']:,} | {sel['queries']:,} | "
                 f"{stats['searches']:,} | {sel['elapsed_s']:.1f} | {pages_s:.2f} | {pages_s / float(args.rate):.3f} | "
-                f"{stats['searches'] / result.wall_s:.2f} | {sel['listed'] / sel['elapsed_s']:,.0f} | "
+                f"{stats['searches'] / result.wall_s:.2f} | {middle:.2f} | {sel['listed'] / sel['elapsed_s']:,.0f} | "
                 f"{stats['max_per_second']} | {stats['search_peak_inflight']} | {result.max_rss_mb:.1f} |"
             )
             print(rows[-1], file=sys.stderr)
     print(f"\nlisting {args.items:,} items, --rate {args.rate}, --search-latency-ms {args.latency_ms}")
     print(
         "\n| run | options | listed | queries (summary) | searches (emulator) | elapsed s | pages/s | pages/s ÷ R"
-        " | searches ÷ wall s | items/s | max searches in any 1 s | peak in flight | peak RSS MB |"
+        " | searches ÷ wall s | pages/s, 10–90% | items/s | max searches in any 1 s | peak in flight | peak RSS MB |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print(f"\nranges ÷ sequential: {figures[0] / figures[1]:.1f}× the pages/s")
 
@@ -337,7 +347,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=30_000, help="memory: the small listing's items")
     parser.add_argument("--big", type=int, default=300_000, help="memory: the big listing's items")
     parser.add_argument("--except-ids", type=int, default=1_000_000, help="memory: ids in the --except file")
-    parser.add_argument("--rates", nargs="+", default=["500"], help="where: --rate values")
+    parser.add_argument("--rates", nargs="+", default=["500", "1000"], help="where: --rate values")
     parser.add_argument("--processing-delay", type=float, default=20.0, help="verify: the emulator's delay, s")
     parser.add_argument("--interval", default="5s", help="verify: --interval")
     parser.add_argument("--wait", default="3m", help="verify: --wait")
