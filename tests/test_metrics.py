@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -27,9 +28,10 @@ from bulkdelete.output.stats import RunStats
 from bulkdelete.rate.control import FixedRate, build_rate_control
 from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.records import Outcome, Record, Result
-from tests.conftest import KEY, ROOT, cli_env, coveo_args, run_cli, write_ids
+from tests.conftest import KEY, ROOT, cli_env, coveo_args, run_cli, start_cli, write_ids
 from tests.prometheus_servers import PROMTOOL
 from tests.redis_server import free_port
+from tests.test_list_velt import VELT_ENV, velt_server
 
 
 def result(outcome: Outcome, n: int = 1) -> Result:
@@ -245,15 +247,7 @@ async def test_a_lingering_run_serves_its_final_counts(tmp_path: Path) -> None:
             sys.executable, "-m", "bulkdelete", *coveo_args(emu.base_url, "--rate", "0", str(ids)),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=ROOT,
         )  # fmt: skip
-        text = ""
-        for _ in range(400):
-            try:
-                text = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
-            except OSError:
-                text = ""
-            if "bulkdelete_last_run_exit_code 0.0" in text:
-                break
-            await asyncio.sleep(0.05)
+        text = await final_scrape(f"http://127.0.0.1:{port}/metrics")
         proc.terminate()  # ends the linger: the run's exit status stands
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()
@@ -265,3 +259,46 @@ def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=2) as answer:
         body: bytes = answer.read()
     return body.decode()
+
+
+@pytest.mark.skipif(shutil.which(PROMTOOL) is None, reason="promtool (Debian's prometheus) is not installed")
+def test_the_alert_rules_pass_their_promtool_tests() -> None:
+    rules = ROOT / "deploy" / "prometheus"
+    checked = subprocess.run([PROMTOOL, "check", "rules", "alerts.yml"], cwd=rules, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = subprocess.run([PROMTOOL, "test", "rules", "alerts.test.yml"], cwd=rules, capture_output=True, check=False)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+async def test_a_listing_counts_its_item_lines() -> None:
+    pages = {None: (["a", "b"], "p2"), "p2": (["c"], "")}
+
+    def answer(data: dict[str, Any]) -> dict[str, Any]:
+        ids, token = pages[data.get("pageToken")]
+        return {"result": {"status": "success", "data": [{"id": i} for i in ids], "pageToken": token}}
+
+    port = free_port()
+    env = cli_env({**VELT_ENV, "BULKDELETE_METRICS_ADDR": f"127.0.0.1:{port}", "BULKDELETE_METRICS_LINGER": "30s"})
+    async with velt_server(answer, []) as base:
+        proc = await start_cli("velt", "list", "--base-url", base, "--org", "o", "--rate", "0", env=env)
+        text = await final_scrape(f"http://127.0.0.1:{port}/metrics")
+        proc.terminate()
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0
+    assert sample(text, "bulkdelete_listed_total") == len(out.splitlines()) == 3
+    assert 'bulkdelete_requests_total{code="200"} 2.0' in text and 'api="velt"' in text
+    assert "velt-key-never-printed" not in text
+
+
+async def final_scrape(url: str) -> str:
+    """``/metrics`` once the run has ended (it carries ``bulkdelete_last_run_exit_code``), polled with a deadline."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            text = await asyncio.to_thread(_get, url)
+        except OSError:
+            text = ""
+        if "bulkdelete_last_run_exit_code" in text:
+            return text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url}: no final counts after 20 s")
