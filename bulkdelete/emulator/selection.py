@@ -130,7 +130,8 @@ def select(
         return Matches(len(found), lambda limit, order: _ordered(store, found, limit, order))
     sources = _source_candidates(store, rest)
     relative = residual is not None and is_relative(residual)
-    key = (residual, now_ms // 1000 if relative else None, frozenset(hidden) if hidden else None)
+    # ``hidden`` is the state's one set of secured ids: known by identity and size, not copied every query.
+    key = (residual, now_ms // 1000 if relative else None, (id(hidden), len(hidden)) if hidden else None)
     selection = cache.get(key)
     if selection is None:
         selection = cache[key] = Selection(store, pred, sources)
