@@ -33,15 +33,21 @@ from common import ORG, PYTHON, ROOT, SOURCE, bench_env, emulator, machine, prec
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def clients(base: str, out: Path, concurrency: int) -> dict[str, list[str]]:
+def clients(base: str, out: Path, concurrency: int, metrics: bool = False) -> dict[str, list[str]]:
     me = str(Path(__file__).resolve().parent / "throughput.py")
     bulk = ["coveo", "delete", "--base-url", base, "--org", ORG, "--source", SOURCE, "--rate", "0"]
     bulk += ["--concurrency", str(concurrency), "--no-progress", "-q", "-o", str(out / "results.jsonl"), "--overwrite"]
     bulk += ["--summary", str(out / "s.json")]
-    return {
+    runs = {
         "bulkdelete (JSONL to file)": [PYTHON, "-m", "bulkdelete", *bulk],  # valgrind wants the interpreter itself
         "bare aiohttp (JSONL to file)": [PYTHON, me, "bare", base, "{ids}", str(concurrency), str(out / "bare.jsonl")],
     }
+    if metrics:  # --metrics: the same run serving /metrics (issue 25), its own output files
+        served = [arg.replace("results.jsonl", "served.jsonl").replace("s.json", "served.json") for arg in bulk]
+        runs["bulkdelete, --metrics-addr (JSONL to file)"] = [
+            PYTHON, "-m", "bulkdelete", *served, "--metrics-addr", "127.0.0.1:0",
+        ]  # fmt: skip
+    return runs
 
 
 def instructions(cmd: list[str], ids: Path, timeout_s: float) -> int:
@@ -67,7 +73,7 @@ def main(args: argparse.Namespace) -> None:
         tmp_path = Path(tmp)
         small = write_ids(tmp_path / "small.txt", args.small)
         large = write_ids(tmp_path / "large.txt", args.large)
-        runs = clients(emu.base_url, tmp_path, args.concurrency)
+        runs = clients(emu.base_url, tmp_path, args.concurrency, args.metrics)
         sizes = ((args.small, small), (args.large, large))
         jobs = {(name, size): (cmd, path) for name, cmd in runs.items() for size, path in sizes}
         with ThreadPoolExecutor(max_workers=2) as pool:  # two valgrind processes at once: one per core
@@ -89,4 +95,5 @@ if __name__ == "__main__":
     parser.add_argument("--large", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per valgrind run")
+    parser.add_argument("--metrics", action="store_true", help="also the CLI serving /metrics (--metrics-addr)")
     main(parser.parse_args())

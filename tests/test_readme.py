@@ -2,11 +2,11 @@
 
 The blocks run in a scratch directory holding a copy of ``samples/``, with this interpreter's ``bin`` first on
 ``PATH`` (what the Quick start's ``. .venv/bin/activate`` does) and no ``COVEO_*``/``VELT_*``/``BULKDELETE_*`` in
-the environment: the README sets what it needs. The ports the README names (the emulators' 8787-8789, Redis's 6379)
-are swapped for free ones, so parallel suites never collide. A block preceded by
-``<!-- readme-test: skip (why) -->`` is not run; one preceded by ``<!-- readme-test: exits N -->`` may end with status
-N, and one preceded by ``<!-- readme-test: needs CMD -->`` runs where ``CMD`` is on ``PATH`` (CI installs
-``redis-server``). Any other failing command fails the test.
+the environment: the README sets what it needs. The ports the README names (the emulators' 8787-8789, Redis's 6379,
+the Pushgateway's 9091, a run's /metrics on 9464) are swapped for free ones, so parallel suites never collide. A block
+preceded by ``<!-- readme-test: skip (why) -->`` is not run; one preceded by ``<!-- readme-test: exits N -->`` may end
+with status N, and one preceded by ``<!-- readme-test: needs CMD -->`` runs where ``CMD`` is on ``PATH`` (CI installs
+``redis-server``, ``prometheus-pushgateway``). Any other failing command fails the test.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 
 README = ROOT / "README.md"
 MARKER = re.compile(r"<!-- readme-test: (skip|exits ([\d ]+)|needs (\S+))\b[^>]*-->")
-PORTS = ("8787", "8788", "8789", "6379")
+PORTS = ("8787", "8788", "8789", "6379", "9091", "9464")
 RUNNABLE = {"sh": "sh", "bash": "sh", "python": "python"}
 
 
