@@ -238,7 +238,7 @@ async def delete_then_verify(
         )
         summary, code = report.summary, report.exit_code
         if code in (EXIT_USAGE, EXIT_INTERRUPTED, EXIT_INTERNAL):
-            return _finish(options, summary, code if annotate is None else annotate(summary, code))
+            return finish_summary(options, summary, code if annotate is None else annotate(summary, code))
         verify_options = replace(
             options,
             inputs=(),
@@ -259,7 +259,7 @@ async def delete_then_verify(
         spool.close()
     summary["verification"] = checked.verification
     code = _combined_exit(code, checked)
-    return _finish(options, summary, code if annotate is None else annotate(summary, code))
+    return finish_summary(options, summary, code if annotate is None else annotate(summary, code))
 
 
 def _combined_exit(delete_code: int, checked: VerifyReport) -> int:
@@ -271,7 +271,8 @@ def _combined_exit(delete_code: int, checked: VerifyReport) -> int:
     return EXIT_OK if delete_code == EXIT_OK and checked.all_gone else EXIT_NOT_OK
 
 
-def _finish(options: RunOptions, summary: dict[str, Any], code: int) -> int:
+def finish_summary(options: RunOptions, summary: dict[str, Any], code: int) -> int:
+    """Set the summary's exit code and write it to ``--summary``; a summary that cannot be written is exit 3."""
     summary["exit_code"] = code
     if options.summary_path is not None:
         try:

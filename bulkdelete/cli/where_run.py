@@ -28,7 +28,7 @@ from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
-from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, write_summary
+from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from bulkdelete.pipeline.ending import StopReason
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion, shared_rate
 from bulkdelete.rate.control import RateSpec, build_rate_control
@@ -178,7 +178,7 @@ async def _delete(
                 target, replace(run, summary_path=options.summary_path), hooks, verify, records=feed, annotate=annotate
             )
         report = await run_deletion(target, run, hooks=hooks, records=feed)
-        return _finish(options, report.summary, annotate(report.summary, report.exit_code))
+        return checking.finish_summary(options, report.summary, annotate(report.summary, report.exit_code))
     finally:
         listing.stop(StopReason.INTERRUPTED, "the deletion ended")
         await feed.aclose()
@@ -199,17 +199,6 @@ def _with_listing(code: int, listing: CoveoListing) -> int:
         return EXIT_INTERRUPTED
     console.error(f"--where: the listing did not reach its end ({message or reason.value}): --resume lists again")
     return EXIT_ABORTED
-
-
-def _finish(options: RunOptions, summary: dict[str, Any], code: int) -> int:
-    summary["exit_code"] = code
-    if options.summary_path is not None:
-        try:
-            write_summary(options.summary_path, summary)
-        except OSError as exc:
-            console.error(f"cannot write the summary to {options.summary_path!r}: {exc.strerror or exc}")
-            return EXIT_ABORTED
-    return code
 
 
 def _say_selection(listing: CoveoListing, feed: WhereFeed, sharded: bool, options: RunOptions) -> None:

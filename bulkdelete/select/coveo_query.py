@@ -28,6 +28,7 @@ from bulkdelete.secrets import Secret
 from bulkdelete.select.items import Listed
 from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, error_fields, verdict_for
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
+from bulkdelete.targets.coveo_search import search_endpoint
 
 PAGE_SIZE = 1000  # the Search API's cap for numberOfResults with keyset paging
 FIELDS = ["rowid", "uri", "source", "date"]
@@ -62,13 +63,7 @@ class CoveoQuery:
         self.where = where
         self.key_name = key_name
         self.queries = 0
-        self._url = f"{search_url.rstrip('/')}/rest/search/v2"
-        self._params = {"organizationId": org, "viewAllContent": "true"}
-        self._headers = {
-            "Authorization": f"Bearer {key.reveal()}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        self._url, self._params, self._headers = search_endpoint(search_url, org, key)
 
     def __repr__(self) -> str:
         return f"<CoveoQuery {self._url} where={self.where!r} queries={self.queries}>"

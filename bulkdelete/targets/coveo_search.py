@@ -50,6 +50,19 @@ def search_base(region: str, org: str) -> str:
     return SEARCH_HOSTS[region].format(org=quote(org, safe=""))
 
 
+def search_endpoint(search_url: str, org: str, key: Secret) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The Search API's URL, query parameters and headers, as every query of ours asks: ``viewAllContent=true``
+    (secured items are seen: the key needs *Search - View all content*), JSON in and out."""
+    url = f"{search_url.rstrip('/')}/rest/search/v2"
+    params = {"organizationId": org, "viewAllContent": "true"}
+    headers = {
+        "Authorization": f"Bearer {key.reveal()}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    return url, params, headers
+
+
 def quoted(record_id: str) -> str:
     return f'"{record_id}"'
 
@@ -78,13 +91,7 @@ class CoveoSearchCheck:
         self._key_name = key_name
         self._org = org
         self._base = search_url.rstrip("/")
-        self._url = f"{self._base}/rest/search/v2"
-        self._params = {"organizationId": org, "viewAllContent": "true"}
-        self._headers = {
-            "Authorization": f"Bearer {key.reveal()}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        self._url, self._params, self._headers = search_endpoint(search_url, org, key)
         self.children_left: dict[str, int] = {}  # id -> descendants seen, for its line (taken by the verifier)
 
     def __repr__(self) -> str:
