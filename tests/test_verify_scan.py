@@ -309,8 +309,8 @@ async def test_velt_scan_lists_the_organization_and_auto_checks_by_ids(tmp_path:
 
 
 async def require_listing(emu: Emulator, api: str = "coveo") -> None:
-    """Skip unless the emulator serves what a scan lists with (SPEC §13: ``@source==``/``@rowid`` keyset queries;
-    Velt's paged Get Documents), which it gains in its own step of issue 24."""
+    """Fail at once, saying why, unless the emulator serves what a scan lists with (SPEC §13: ``@source==``/``@rowid``
+    keyset queries; Velt's paged Get Documents)."""
     async with aiohttp.ClientSession() as session:
         if api == "coveo":
             url = f"{emu.base_url}/rest/search/v2?organizationId={ORG}&viewAllContent=true"
@@ -328,4 +328,4 @@ async def require_listing(emu: Emulator, api: str = "coveo") -> None:
             answer = await reply.json(content_type=None) if reply.status == 200 else None
     result = answer.get("result") if isinstance(answer, dict) else None
     if reply.status != 200 or (api == "velt" and not (isinstance(result, dict) and "pageToken" in result)):
-        pytest.skip(f"the emulator does not list {api} documents yet (SPEC §13)")
+        pytest.fail(f"the emulator does not list {api} documents (SPEC §13)")

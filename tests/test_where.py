@@ -19,15 +19,11 @@ import pytest
 import redis.asyncio as redis
 
 from bulkdelete.emulator import EmulatorConfig, run_emulator
+from bulkdelete.emulator.store import DocSpec
 from bulkdelete.input.shard import shard_of
-from tests.conftest import ORG, ROOT, SOURCE, Completed, cli_env, read_lines, run_cli, write_ids
-from tests.redis_server import REDIS_SERVER, RedisServer
-
-# SPEC §13's emulator (sources, dates, fields, the query language subset, the Sources API) is another step of issue
-# 24: until it is in, these tests skip rather than fail on what is not there yet (as tests/test_list_cli.py does).
-if not set(EmulatorConfig.__dataclass_fields__) >= {"response_cap", "search_latency_ms"}:
-    pytest.skip("the emulator does not serve SPEC §13's listing yet", allow_module_level=True)
-DocSpec = pytest.importorskip("bulkdelete.emulator.store").DocSpec
+from tests.conftest import KEY, ORG, ROOT, SOURCE, Completed, cli_env, read_lines, run_cli, start_cli, write_ids
+from tests.redis_server import REDIS_SERVER, RedisServer, free_port
+from tests.test_metrics import final_scrape, sample
 
 OLD, NEW = 1685577600000, 1717200000000  # 2023-06-01 and 2024-06-01, epoch ms
 OLD_WEB = [f"https://www.example.com/old/{n}" for n in range(40)]
@@ -305,3 +301,23 @@ async def test_with_a_rate_store_the_listing_takes_the_search_budget_and_the_del
     assert done.code == 0, done.stderr
     assert keys == [f"bulkdelete:coveo:{ORG}", f"bulkdelete:coveo:{ORG}:verify"]
     assert orjson.loads((tmp_path / "s.json").read_bytes())["rate_key"] == f"bulkdelete:coveo:{ORG}"
+
+
+async def test_metrics_count_the_listing_and_the_deletes_of_a_where_run() -> None:
+    """``/metrics`` of ``--where``: the deletes' outcomes, the items listed, and the listing's queries beside the
+    deletes' answers (SPEC §14)."""
+    port = free_port()
+    env = cli_env({"BULKDELETE_METRICS_ADDR": f"127.0.0.1:{port}", "BULKDELETE_METRICS_LINGER": "30s"})
+    async with run_emulator(EmulatorConfig(), docs=DOCS) as emu:
+        proc = await start_cli(*where_args(emu.base_url, BEFORE_2024, "--yes"), env=env)
+        text = await final_scrape(f"http://127.0.0.1:{port}/metrics")
+        proc.terminate()  # ends the linger
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+        searches = emu.state.stats.searches
+    assert proc.returncode == 0, err.decode()
+    assert len(out.splitlines()) == len(OLD_WEB)
+    assert sample(text, 'bulkdelete_records_total{outcome="accepted"}') == len(OLD_WEB)
+    assert sample(text, "bulkdelete_listed_total") == len(OLD_WEB)
+    assert sample(text, 'bulkdelete_requests_total{code="202"}') == len(OLD_WEB)
+    assert sample(text, 'bulkdelete_requests_total{code="200"}') == searches
+    assert KEY not in text

@@ -161,6 +161,8 @@ async def _delete(
     verify: checking.VerifyPlan | None,
 ) -> int:
     shard = options.shard
+    if options.metrics is not None:  # the listing's queries and items are the run's too (SPEC §14); attached before
+        options.metrics.listing(ctx.stats, ctx.rate, lambda: listing.listed)  # the deletes, whose rate is the target
     pages = listing.pages(*_engine(ctx)) if total else _nothing()  # nothing confirmed: nothing listed further
     feed = WhereFeed(pages, shard)
     started = asyncio.get_running_loop().time()
