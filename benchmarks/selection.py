@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +43,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ORG, SOURCE, Emulator, Measured, bench_env, cli, coveo_id, emulator, machine, run_measured, versions
+from common import (
+    ORG,
+    PYTHON,
+    ROOT,
+    SOURCE,
+    Emulator,
+    Measured,
+    bench_env,
+    cli,
+    coveo_id,
+    emulator,
+    machine,
+    run_measured,
+    versions,
+)
 
 SMALL = "small"
 OLD_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z: before --where's date
@@ -226,16 +241,27 @@ def measure_memory(args: argparse.Namespace, tmp: Path) -> None:
 
 
 def except_tracemalloc(path: Path) -> tuple[int, int]:
-    """Bytes ``ExceptIds`` keeps after loading ``path`` (tracemalloc), and the peak while loading."""
+    """Bytes ``ExceptIds`` keeps after loading ``path`` (tracemalloc), and the peak while loading; measured in a
+    child process, so this one stays small: a child's ``ru_maxrss`` starts from its parent's RSS at the fork (Linux
+    keeps the pre-exec high-water mark), and would hide the peak of every CLI run after it."""
+    here = str(Path(__file__).parent)
+    code = f"import sys; sys.path.insert(0, {here!r}); import selection; selection.traced({str(path)!r})"
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=300)
+    current, peak = out.stdout.split()
+    return int(current), int(peak)
+
+
+def traced(path: str) -> None:
+    """Print the bytes ``ExceptIds`` keeps after loading ``path``, and the peak while loading (tracemalloc)."""
     from bulkdelete.select.excepted import ExceptIds
 
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    held = asyncio.run(ExceptIds.load([str(path)]))
+    held = asyncio.run(ExceptIds.load([path]))
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert len(held) > 0
-    return current - before, peak - before
+    print(current - before, peak - before)
 
 
 # --- 3. delete --where's rate ---------------------------------------------------------------------------------------
