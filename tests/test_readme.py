@@ -136,3 +136,8 @@ def test_readme_blocks_run_as_written_against_the_emulator(tmp_path: Path) -> No
     text = out.decode()
     assert "accepted https://www.example.com/products/widget-pro" in text  # the Python example ran
     assert "emulator-key" not in text + stderr
+    # Selecting what to delete (SPEC §13): auto verified the --where deletion by scan, the orphans' bound kept the
+    # items indexed after the export, and the eight pods deleted every listed item once.
+    assert '{"verdicts":{"gone":2000},"checks":{"scan":1}' in text
+    assert "\n2801\n2999\n" in text
+    assert "\n725\n725\n91 88 108 93 99 85 90 71\n53\n" in text
