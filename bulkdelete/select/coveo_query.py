@@ -26,7 +26,7 @@ from bulkdelete.errors import ConfigError, TransportError
 from bulkdelete.records import Outcome
 from bulkdelete.secrets import Secret
 from bulkdelete.select.items import Listed
-from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, error_fields, verdict_for
+from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, error_fields, json_object, verdict_for
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 from bulkdelete.targets.coveo_search import search_endpoint
 
@@ -130,14 +130,9 @@ def too_large(reply: Reply) -> bool:
 def read_page(reply: Reply) -> Page | None:
     """The page of a 2xx search answer, or None when it is not one (a result without ``uri`` or an exact integer
     ``raw.rowid`` included: its keyset could not move on)."""
-    if not 200 <= reply.status < 300:
-        return None
-    try:
-        doc: Any = orjson.loads(reply.body)
-    except orjson.JSONDecodeError:
-        return None
-    results = doc.get("results") if isinstance(doc, dict) else None
-    if not isinstance(results, list):
+    doc = json_object(reply)
+    results = doc.get("results") if doc is not None else None
+    if doc is None or not isinstance(results, list):
         return None
     items = []
     for result in results:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-
 from bulkdelete.errors import ConfigError
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.stats import RunStats
@@ -21,7 +19,7 @@ from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome
 from bulkdelete.secrets import Secret
 from bulkdelete.select.calls import CallRunner
-from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, verdict_for
+from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, json_object, verdict_for
 from bulkdelete.targets.base import Action, Transport, Verdict
 
 PLATFORM_HOSTS = {
@@ -57,7 +55,7 @@ class SourceLookup:
         reply = await transport.request("GET", self._url, headers=self._headers)
         kind = answer_kind(reply.status)
         if kind is Answer.SUCCESS:
-            name = _name(reply.body)
+            name = _name(json_object(reply))
             if name is None:
                 return Verdict(Action.RETRY, Outcome.FAILED, reply.status, "the Sources API answer names no source")
             self.name = name
@@ -92,10 +90,6 @@ async def resolve_source_name(
     return lookup.name, end
 
 
-def _name(body: bytes) -> str | None:
-    try:
-        doc: Any = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    name = doc.get("name") if isinstance(doc, dict) else None
+def _name(doc: dict[str, Any] | None) -> str | None:
+    name = doc.get("name") if doc is not None else None
     return name if isinstance(name, str) and name else None

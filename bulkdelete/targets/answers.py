@@ -132,6 +132,17 @@ def describe_reply(reply: Reply) -> str:
     return error_text(reply.status, code, message, reply.request_id)
 
 
+def json_object(reply: Reply) -> dict[str, Any] | None:
+    """The JSON object a 2xx answer carries, or None (another status, a body that is not JSON, or not an object)."""
+    if not 200 <= reply.status < 300:
+        return None
+    try:
+        doc = orjson.loads(reply.body)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def error_fields(body: bytes) -> tuple[str | None, str | None]:
     """``(code, message)`` of an error body: from a JSON object, the first of the usual key names (also one level
     down, under ``error``); from anything else, no code and the start of the body as text."""

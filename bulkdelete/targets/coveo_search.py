@@ -20,7 +20,6 @@ An id holding ``"`` or ``\\`` cannot be quoted safely in the query language: it 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 import orjson
@@ -28,7 +27,7 @@ import orjson
 from bulkdelete.errors import ConnectError, TransportError
 from bulkdelete.records import Outcome, Record
 from bulkdelete.secrets import Secret
-from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, verdict_for
+from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, json_object, verdict_for
 from bulkdelete.targets.base import Action, Reply, Transport, Verdict
 
 SEARCH_HOSTS = {
@@ -198,13 +197,8 @@ class CoveoSearchCheck:
 
 def _results(reply: Reply) -> tuple[int, list[str]] | None:
     """``(totalCount, [uri, …])`` of a search answer, or None when it is not one."""
-    if not 200 <= reply.status < 300:
-        return None
-    try:
-        doc: Any = orjson.loads(reply.body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+    doc = json_object(reply)
+    if doc is None or not isinstance(doc.get("results"), list):
         return None
     uris = [r["uri"] for r in doc["results"] if isinstance(r, dict) and isinstance(r.get("uri"), str)]
     total = doc.get("totalCount")

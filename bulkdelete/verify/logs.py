@@ -28,8 +28,8 @@ from bulkdelete.errors import TransportError
 from bulkdelete.rate.backoff import BackoffPolicy, parse_retry_after
 from bulkdelete.rate.control import RateControl
 from bulkdelete.secrets import Secret
-from bulkdelete.targets.answers import Answer, answer_kind, describe_reply
-from bulkdelete.targets.base import Reply, Transport
+from bulkdelete.targets.answers import Answer, answer_kind, describe_reply, json_object
+from bulkdelete.targets.base import Transport
 
 MAX_WINDOW_S = 7 * 86400.0  # the Logs API's widest window
 SKEW_S = 600.0  # the window ends this far past our clock: an entry stamped by a server clock ahead of ours still fits
@@ -150,7 +150,7 @@ class CoveoLogs:
                     "needs View on Organizations and View All on Sources to explain what is not gone"
                 )
                 return None
-            doc = _json(reply)
+            doc = json_object(reply)
             if doc is not None:
                 rate.on_success(reply.latency_ms)
                 return doc
@@ -167,13 +167,3 @@ class CoveoLogs:
 
 def _rank(entry: dict[str, Any]) -> tuple[bool, str]:
     return entry.get("result") in FAILURES, str(entry.get("datetime") or "")
-
-
-def _json(reply: Reply) -> dict[str, Any] | None:
-    if not 200 <= reply.status < 300:
-        return None
-    try:
-        doc = orjson.loads(reply.body)
-    except orjson.JSONDecodeError:
-        return None
-    return doc if isinstance(doc, dict) else None
