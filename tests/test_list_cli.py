@@ -229,13 +229,23 @@ async def test_items_added_and_deleted_during_a_listing_leave_the_others_listed_
     assert before - set(removed) <= set(ids) <= before | {d.id for d in added}
 
 
-async def test_ranges_in_flight_keep_the_listing_near_its_rate_at_300_ms_a_page(tmp_path: Path) -> None:
-    """SPEC §13's goal: >= 0.9 of --rate in pages per second while latency allows (20/s at 300 ms: 6 in flight)."""
+async def test_ranges_are_paged_at_once_so_latency_does_not_set_the_pace(tmp_path: Path) -> None:
+    """SPEC §13: pages of several ranges in flight at once (20/s at 300 ms needs 6); one range pages one at a time.
+
+    Structural, not timed: the emulator's peak of searches in flight. The pages-per-second figure against --rate is
+    measured in benchmarks/selection.py (RESULTS §16), where a busy machine cannot fail the suite.
+    """
     summary = tmp_path / "s.json"
-    async with run_emulator(config(search_latency_ms=300), docs=docs(60_000)) as emu:
+    async with run_emulator(config(search_latency_ms=300), docs=docs(20_000)) as emu:
         done = await run_cli(*list_args(emu.base_url, "--rate", "20", "--summary", str(summary), "-o", "/dev/null"))
+        peak = emu.stats()["search_peak_inflight"]
     assert done.code == 0, done.stderr
     doc = orjson.loads(summary.read_bytes())
-    pages_per_s = doc["selection"]["queries"] / doc["selection"]["elapsed_s"]
-    assert doc["selection"]["listed"] == 60_000
-    assert pages_per_s >= 0.9 * 20 * 0.9  # the last 0.9: the start (bounds first) and the last pages' latency
+    assert doc["selection"]["listed"] == 20_000
+    assert peak >= 4, peak
+    async with run_emulator(config(search_latency_ms=300), docs=docs(3_000)) as emu:
+        done = await run_cli(
+            *list_args(emu.base_url, "--rate", "20", "--ranges", "1", "--concurrency", "1", "-o", "/dev/null")
+        )
+        assert done.code == 0, done.stderr
+        assert emu.stats()["search_peak_inflight"] == 1

@@ -226,9 +226,8 @@ async def test_a_scrape_during_ctrl_c_answers_and_the_interrupt_is_pushed(server
 
         await until(in_flight, lambda n: n >= 1, "requests in flight")
         proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
         during = await asyncio.to_thread(http_get, metrics_url)  # the run drains its 1.5 s requests meanwhile
-        assert time.monotonic() - started < 1.0
+        # answered during the drain (no exit code yet), with the counts so far; no wall-clock bound on a busy machine
         assert b"bulkdelete_records_total" in during and b"bulkdelete_last_run_exit_code" not in during
         done = await finish(proc)
     assert done.code == 130, done.stderr
