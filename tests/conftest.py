@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import os
+import pty
+import struct
 import sys
+import termios
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +104,42 @@ async def run_cli(
     # A secret never appears in any output, whatever the test is about.
     assert KEY.encode() not in out and KEY not in err.decode()
     return Completed(proc.returncode, out, err.decode())
+
+
+async def run_on_terminal(*args: str, timeout: float = 60) -> tuple[int, bytes, str]:
+    """``python -m bulkdelete ARGS`` with stderr on a real pseudo-terminal (120 columns): ``(exit, stdout, screen)``.
+
+    The terminal is read while the CLI runs (a full pty would block its writes), until the CLI closes it.
+    """
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a real terminal's size
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bulkdelete", *args,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=follower, env=cli_env(), cwd=ROOT,
+        )  # fmt: skip
+    finally:
+        os.close(follower)
+
+    def screen() -> bytes:
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                return seen
+            if not chunk:
+                return seen
+            seen += chunk
+
+    try:
+        drawn = asyncio.ensure_future(asyncio.to_thread(screen))
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        text = (await asyncio.wait_for(drawn, timeout)).decode("utf-8", "replace")
+    finally:
+        os.close(leader)
+    assert proc.returncode is not None and KEY not in text
+    return proc.returncode, out, text
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:

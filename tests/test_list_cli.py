@@ -12,7 +12,18 @@ import orjson
 
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.store import DocSpec
-from tests.conftest import KEY, ORG, SOURCE, TRICKY_URIS, cli_env, read_lines, run_cli, start_cli, write_ids
+from tests.conftest import (
+    KEY,
+    ORG,
+    SOURCE,
+    TRICKY_URIS,
+    cli_env,
+    read_lines,
+    run_cli,
+    run_on_terminal,
+    start_cli,
+    write_ids,
+)
 
 OTHER = "other-source"
 
@@ -249,3 +260,19 @@ async def test_ranges_are_paged_at_once_so_latency_does_not_set_the_pace(tmp_pat
         )
         assert done.code == 0, done.stderr
         assert emu.stats()["search_peak_inflight"] == 1
+
+
+async def test_progress_counts_the_items_listed_up_to_the_count() -> None:
+    """Progress against totalCount (SPEC §13): a bar of items on a terminal, else a line every --log-every."""
+    async with run_emulator(config(search_latency_ms=50), docs=docs(10_000)) as emu:
+        code, _, screen = await run_on_terminal(*list_args(emu.base_url, "--rate", "10", "-o", "/dev/null"))
+        args = list_args(emu.base_url, "--rate", "10", "--log-every", "0.2", "--log-format", "json", "-o", "/dev/null")
+        logged = await run_cli(*args)
+    assert code == 0, screen
+    assert "10000/10000" in screen and "items/s" in screen and "throttled 0" in screen and "\r" in screen
+    assert "ok 10" not in screen  # a listing has no outcomes to count
+    assert logged.code == 0, logged.stderr
+    progress = [e for e in map(orjson.loads, logged.stderr.splitlines()) if e["event"] == "progress"]
+    counted = [e for e in progress if e["total"] is not None]  # the first line may come before the count
+    assert counted and {e["total"] for e in counted} == {10_000}, progress
+    assert [e["done"] for e in progress] == sorted(e["done"] for e in progress) and progress[-1]["done"] <= 10_000

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
-import os
-import pty
-import struct
-import sys
-import termios
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +13,7 @@ from bulkdelete import CoveoItemTarget, CoveoSettings, Outcome, RunOptions, Secr
 from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
 from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import Unlimited
-from tests.conftest import KEY, ORG, ROOT, SOURCE, cli_env, coveo_args, run_cli, write_ids
+from tests.conftest import KEY, ORG, SOURCE, coveo_args, run_cli, run_on_terminal, write_ids
 
 IDS = [f"https://site.example/doc/{n}" for n in range(300)]
 
@@ -100,38 +93,12 @@ async def test_summary_agrees_with_what_the_emulator_saw(tmp_path: Path) -> None
         assert word in done.stderr
 
 
-async def _run_with_stderr(args: list[str], stderr_fd: int) -> tuple[int, bytes]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bulkdelete", *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr_fd, env=cli_env(), cwd=ROOT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out
-
-
 async def test_progress_is_drawn_on_a_terminal_and_not_on_a_pipe(tmp_path: Path) -> None:
     ids = write_ids(tmp_path / "ids.txt", IDS[:200])
     async with run_emulator(EmulatorConfig(), docs=IDS) as emu:
-        leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a real terminal's size
-        try:
-            code, out = await _run_with_stderr(coveo_args(emu.base_url, "--rate", "400", str(ids)), follower)
-            os.close(follower)
-            screen = b""
-            while True:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                screen += chunk
-        finally:
-            os.close(leader)
+        code, out, text = await run_on_terminal(*coveo_args(emu.base_url, "--rate", "400", str(ids)))
         piped = await run_cli(*coveo_args(emu.base_url, "--rate", "400", str(ids)))
     assert code == 0 and len(out.splitlines()) == 200
-    text = screen.decode("utf-8", "replace")
     assert "rec" in text and "200/200" in text and "ok 200" in text  # tqdm bar with the total and counts
     assert "\r" in text  # redrawn in place
     assert "rec/s" not in piped.stderr and "\r" not in piped.stderr

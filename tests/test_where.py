@@ -21,7 +21,19 @@ import redis.asyncio as redis
 from bulkdelete.emulator import EmulatorConfig, run_emulator
 from bulkdelete.emulator.store import DocSpec
 from bulkdelete.input.shard import shard_of
-from tests.conftest import KEY, ORG, ROOT, SOURCE, Completed, cli_env, read_lines, run_cli, start_cli, write_ids
+from tests.conftest import (
+    KEY,
+    ORG,
+    ROOT,
+    SOURCE,
+    Completed,
+    cli_env,
+    read_lines,
+    run_cli,
+    run_on_terminal,
+    start_cli,
+    write_ids,
+)
 from tests.redis_server import REDIS_SERVER, RedisServer, free_port
 from tests.test_metrics import final_scrape, sample
 
@@ -318,6 +330,24 @@ async def test_metrics_count_the_listing_and_the_deletes_of_a_where_run() -> Non
     assert len(out.splitlines()) == len(OLD_WEB)
     assert sample(text, 'bulkdelete_records_total{outcome="accepted"}') == len(OLD_WEB)
     assert sample(text, "bulkdelete_listed_total") == len(OLD_WEB)
+    assert sample(text, "bulkdelete_records_expected") == len(OLD_WEB)  # the count, not input lines (there are none)
     assert sample(text, 'bulkdelete_requests_total{code="202"}') == len(OLD_WEB)
     assert sample(text, 'bulkdelete_requests_total{code="200"}') == searches
     assert KEY not in text
+
+
+async def test_progress_counts_the_deletes_up_to_the_count() -> None:
+    """The count is the total progress counts up to: the bar on a terminal, the logged lines' ``total`` elsewhere."""
+    async with run_emulator(EmulatorConfig(), docs=DOCS) as emu:
+        code, out, screen = await run_on_terminal(*where_args(emu.base_url, BEFORE_2024, "--yes", "--rate", "100"))
+    assert code == 0, screen
+    assert len(out.splitlines()) == len(OLD_WEB)
+    assert "40/40" in screen and "ok 40" in screen and "\r" in screen
+    async with run_emulator(EmulatorConfig(), docs=DOCS) as emu:
+        args = where_args(
+            emu.base_url, BEFORE_2024, "--yes", "--rate", "40", "--log-every", "0.2", "--log-format", "json"
+        )
+        done = await run_cli(*args)
+    assert done.code == 0, done.stderr
+    progress = [e for e in map(orjson.loads, done.stderr.splitlines()) if e["event"] == "progress"]
+    assert progress and {e["total"] for e in progress} == {len(OLD_WEB)}, progress

@@ -166,7 +166,10 @@ async def _delete(
     pages = listing.pages(*_engine(ctx)) if total else _nothing()  # nothing confirmed: nothing listed further
     feed = WhereFeed(pages, shard)
     started = asyncio.get_running_loop().time()
-    run = replace(options, shard=None, summary_path=None)  # this shard's ids are picked from the listing here
+    # This shard's ids are picked from the listing here. The count is what progress counts up to, unless --shard
+    # (a hash share: about total/N) or --except (any part of it) makes it only a bound.
+    expected = total if shard is None and ctx.excepted is None else None
+    run = replace(options, shard=None, summary_path=None, records_expected=expected)
 
     def annotate(summary: dict[str, Any], code: int) -> int:
         summary["selection"] = selection_part(listing, asyncio.get_running_loop().time() - started)

@@ -64,7 +64,9 @@ class Progress:
     """A tqdm bar fed by results. ``current_rate`` is polled at redraw time (``--rate auto``).
 
     With a ``console``, the console's text lines (warnings, a signal's notice) go through ``tqdm.write`` while the
-    bar is shown, so they print above the bar instead of through it.
+    bar is shown, so they print above the bar instead of through it. ``total``: the records expected when the caller
+    knows them (``delete --where``: the count), else the inputs' lines once counted. A listing counts items, not
+    records (``unit=" items"``, ``outcomes=False``: no ok / not ok) and moves the bar a page at a time.
     """
 
     def __init__(
@@ -76,15 +78,19 @@ class Progress:
         current_rate: Callable[[], float] | None = None,
         mininterval: float = 0.2,
         console: Console | None = None,
+        total: int | None = None,
+        unit: str = " rec",
+        outcomes: bool = True,
     ) -> None:
         self._stats = stats
+        self._outcomes = outcomes
         self._current_rate = current_rate
         from tqdm import tqdm  # only when drawn: most runs (pipes, batch jobs) never pay for the import
 
         self._bar: Any = tqdm(
-            total=None,
+            total=total,
             file=stream,
-            unit=" rec",
+            unit=unit,
             dynamic_ncols=True,
             mininterval=mininterval,
             leave=True,
@@ -94,11 +100,19 @@ class Progress:
         self._console = console
         if console is not None:
             console.live_write = lambda text: tqdm.write(text, file=stream)
-        count_in_background(inputs, self._set_total)
+        if total is None:
+            count_in_background(inputs, self.set_total)
 
-    def _set_total(self, total: int) -> None:
+    def set_total(self, total: int) -> None:
+        """What the bar counts up to (an input's lines: records ≤ lines, an upper bound, good enough for an ETA)."""
         if not self._closed:
-            self._bar.total = total  # records ≤ lines: an upper bound, good enough for an ETA
+            self._bar.total = total
+
+    def advance_to(self, done: int) -> None:
+        """A listing's page is in: the bar shows ``done`` items (tqdm redraws only when mininterval has passed)."""
+        bar = self._bar
+        bar.update(done - bar.n)
+        bar.set_postfix_str(self._postfix(), refresh=False)
 
     def update(self, result: Result) -> None:
         bar = self._bar
@@ -108,7 +122,8 @@ class Progress:
 
     def _postfix(self) -> str:
         stats = self._stats
-        text = f"ok {stats.ok:,} · not ok {stats.not_ok:,} · throttled {stats.throttled:,}"
+        text = f"ok {stats.ok:,} · not ok {stats.not_ok:,} · " if self._outcomes else ""
+        text += f"throttled {stats.throttled:,}"
         if self._current_rate is not None:
             text += f" · rate {self._current_rate():.0f}/s"
         return text

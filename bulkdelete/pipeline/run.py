@@ -87,6 +87,8 @@ class RunOptions:
     hands over are its own choice (``shard_of`` picks them), so a shard given with them is a ``ValueError``.
     ``rate_store``: share that rate (a ``FixedRate``) with every process using the same store and key (SPEC §12).
     ``metrics``: what ``/metrics`` and the Pushgateway read (SPEC §14): the run attaches its statistics to it.
+    ``records_expected``: the records the run will decide, when its caller knows (``delete --where``: the count);
+    progress and ``bulkdelete_records_expected`` show it instead of counting the inputs' lines.
     """
 
     inputs: tuple[str, ...] = ()
@@ -119,6 +121,7 @@ class RunOptions:
     shard: Shard | None = None
     rate_store: RateStore | None = None
     metrics: Watch | None = None
+    records_expected: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.rate, FixedRate | Unlimited | AutoRate):
@@ -290,7 +293,10 @@ async def _run_deletion(
 def _watched(options: RunOptions, stats: RunStats, rate: RateControl, store: GrantStore | None, counted: bool) -> None:
     """Metrics (SPEC §14) read these at scrape time, from the server's thread: nothing is added per record."""
     if options.metrics is not None:
-        options.metrics.deletion(stats, rate, store=store, inputs=options.inputs if counted else ())
+        known = options.records_expected
+        options.metrics.deletion(stats, rate, store=store, inputs=options.inputs if counted and known is None else ())
+        if known is not None:
+            options.metrics.expect(known)
 
 
 def _progress(
@@ -299,8 +305,9 @@ def _progress(
     """A live bar on a terminal (never in JSON: every line must parse), else a line every ``--log-every``."""
     if options.quiet:
         return None, None
-    # The total comes from counting the inputs' lines: with --shard that would be every shard's, so none is shown.
-    counted = options.inputs if options.shard is None else ()
+    # The total: what the caller knows, else the inputs' lines (with --shard every shard's: none is shown then).
+    known = options.records_expected
+    counted = options.inputs if options.shard is None and known is None else ()
     if not console.is_json and wants_progress(options.progress, console.stream):
         bar = Progress(
             console.stream,
@@ -308,6 +315,7 @@ def _progress(
             counted,
             current_rate=(lambda: rate.current_rate) if auto else None,
             console=console,
+            total=known,
         )
         return bar, None
     if options.log_every <= 0:
@@ -321,6 +329,8 @@ def _progress(
         paused_s=lambda: rate.paused_s,
         clock=clock,
     )
+    if known is not None:
+        log.set_total(known)
     return None, log
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bulkdelete._version import __version__
 from bulkdelete.output.console import Console, utc_now_iso
-from bulkdelete.output.progress import ProgressLog
+from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.sink import JsonLinesSink
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import (
@@ -55,19 +55,36 @@ class ListTally:
     lines: int = 0
     sink: JsonLinesSink | None = None
     log: ProgressLog | None = None
+    bar: Progress | None = None
     items: RunStats = field(default_factory=RunStats)
 
     def seen(self, listing: Listing) -> None:
         """After each page: what progress shows (items listed of ``total_count``, the throttled queries)."""
         self.items.ok = listing.listed
         self.items.throttled = self.stats.throttled
-        if self.log is not None and listing.total_count is not None:
-            self.log.set_total(listing.total_count)
+        total = listing.total_count
+        if self.log is not None and total is not None:
+            self.log.set_total(total)
+        if self.bar is not None:
+            if total is not None:
+                self.bar.set_total(total)
+            self.bar.advance_to(listing.listed)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def progress_log(options: RunOptions, console: Console, tally: ListTally, rate: RateControl) -> ProgressLog | None:
-    """One progress line every ``--log-every`` (items listed of the count), started; None when quiet or 0."""
-    if options.quiet or options.log_every <= 0:
+    """Progress of items listed against the count: a live bar on a terminal (``tally.bar``, moved after each page;
+    never in JSON logs), else one line every ``--log-every``, started. None when quiet, drawn live, or 0."""
+    if options.quiet:
+        return None
+    if not console.is_json and wants_progress(options.progress, console.stream):
+        tally.bar = Progress(console.stream, tally.items, (), console=console, unit=" items", outcomes=False)
+        return None
+    if options.log_every <= 0:
         return None
     log = ProgressLog(
         console,

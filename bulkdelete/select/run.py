@@ -148,6 +148,7 @@ async def _listing(
             finally:
                 if log is not None:
                     await log.stop()
+                tally.close_bar()
         return _ended(prepared.end, sink), prepared
 
 
