@@ -200,7 +200,10 @@ async def _verify(base_url: str, settings: CoveoSettings, options: RunOptions, f
     summary["verification"] = checked.verification
     write_summary(str(summary_path), summary)
     verdicts = checked.verification["verdicts"]
-    console.info(f"demo: verify: {verdicts} in {checked.verification['rounds']} rounds → {folder / 'verdicts.jsonl'}")
+    rounds = checked.verification["rounds"]
+    console.info(
+        f"demo: verify: {verdicts} in {rounds} round{'' if rounds == 1 else 's'} → {folder / 'verdicts.jsonl'}"
+    )
     lines = [orjson.loads(line) for line in (folder / "verdicts.jsonl").read_bytes().splitlines()]
     # Expected besides gone: the invalid ids (nothing was sent: not_deleted) and an id holding a double quote, which
     # Coveo's query language cannot express (unknown, never asked: checks 0).

@@ -299,12 +299,13 @@ def render_text(summary: dict[str, Any]) -> str:
     part = summary["verification"]
     verdicts = ", ".join(f"{name} {count:,}" for name, count in part["verdicts"].items()) or "none"
     codes = ", ".join(f"{code}×{n:,}" for code, n in summary["status_codes"].items()) or "none"
+    rounds = part["rounds"]
     lines = [
         f"bulkdelete verify {summary['target'].get('api', '')}: {summary['records']:,} records in "
         f"{summary['elapsed_s']:.1f} s: {summary['ok']:,} gone, {summary['not_ok']:,} not proven gone",
         f"  verdicts  {verdicts}",
-        f"  queries   {part['queries']:,} in {part['rounds']:,} rounds{_checks(part)} (retries {summary['retries']:,}, "
-        f"throttled {summary['throttled']:,})   status {codes}",
+        f"  queries   {part['queries']:,} in {rounds:,} round{'' if rounds == 1 else 's'}{_checks(part)} "
+        f"(retries {summary['retries']:,}, throttled {summary['throttled']:,})   status {codes}",
     ]
     if summary["stop_reason"] != StopReason.COMPLETED.value:
         lines.append(f"  stopped   {summary['stop_reason']}: {summary['stop_message'] or summary['stop_reason']}")
