@@ -2,8 +2,8 @@
 
 ``bulkdelete coveo delete --dry-run -`` reads N distinct ids from stdin (a generator process pipes them in: nothing
 is held on disk), validates and de-duplicates them and writes one JSON line each to /dev/null. Peak RSS is the
-child's own ``ru_maxrss`` (``os.wait4``). SPEC §6: a 1,000,000-id ``--no-dedupe`` run peaks within 1.25× the RSS of a
-20,000-id run, and default de-duplication costs at most ~100 bytes per distinct id:
+child's own ``VmHWM`` (``common.run_measured``, polled from ``/proc``). SPEC §6: a 1,000,000-id ``--no-dedupe`` run
+peaks within 1.25× the RSS of a 20,000-id run, and default de-duplication costs at most ~100 bytes per distinct id:
 *dedupe bytes/id* = (RSS with dedupe − RSS without) ÷ N.
 
 ``--network N`` adds real runs (``--rate 0 --concurrency 64`` against the emulator) of 20,000 and N ids.

@@ -8,9 +8,10 @@ run pinned to core 1 (``common.py``), loopback only:
   ranges next to **one sequential range** (``--ranges 1 --concurrency 1``: how Coveo's ``org:search:dump`` pages),
   same emulator, one after the other. Pages/s is the summary's ``selection.queries`` ÷ ``selection.elapsed_s`` (and
   the emulator's searches ÷ the process's wall time); goal ≥ 0.9 R.
-* ``memory``: peak RSS (``ru_maxrss``) of ``coveo list`` (stdout to /dev/null) over 30,000 and 300,000 items, and of
-  the 30,000-item listing with ``--except`` holding 1,000,000 ids: the difference ÷ 1,000,000 is the cost of an
-  except id (goal ≤ 100 B), next to ``tracemalloc``'s count of what ``ExceptIds`` keeps after loading that file.
+* ``memory``: peak RSS (the child's ``VmHWM``: ``common.run_measured``) of ``coveo list`` (stdout to /dev/null) over
+  30,000 and 300,000 items, and of the 30,000-item listing with ``--except`` holding 1,000,000 ids: the difference
+  ÷ 1,000,000 is the cost of an except id (goal ≤ 100 B), next to ``tracemalloc``'s count of what ``ExceptIds``
+  keeps after loading that file.
 * ``where``: ``coveo delete --where EXPR --yes --rate R`` over 100,000 matching items (of 110,000): deletes/s on the
   emulator's side, sampled from ``/_emulator/stats`` every 0.25 s (requests minus searches and look-ups), from the
   first delete to the last; the most deletes in any 1 s window of samples; goal ≥ 0.97 R.
@@ -242,8 +243,8 @@ def measure_memory(args: argparse.Namespace, tmp: Path) -> None:
 
 def except_tracemalloc(path: Path) -> tuple[int, int]:
     """Bytes ``ExceptIds`` keeps after loading ``path`` (tracemalloc), and the peak while loading; measured in a
-    child process, so this one stays small: a child's ``ru_maxrss`` starts from its parent's RSS at the fork (Linux
-    keeps the pre-exec high-water mark), and would hide the peak of every CLI run after it."""
+    child process, so this one stays small (``run_measured`` reads each CLI run's own ``VmHWM`` now, but the emulator
+    and the runs after it share this machine's memory)."""
     here = str(Path(__file__).parent)
     code = f"import sys; sys.path.insert(0, {here!r}); import selection; selection.traced({str(path)!r})"
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, timeout=300)

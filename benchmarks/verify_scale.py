@@ -10,8 +10,9 @@ Three runs of ``bulkdelete coveo verify`` (the real CLI, pinned to core 1) again
   later rounds, the rest decided in the first pass.
 
 Each at the default rate (5 queries/s, 100 ids a query) or ``--rate R``. Queries are the emulator's counts (searches
-and log queries); peak RSS is the child's ``ru_maxrss``. A run of 10,000 ids next to it shows how memory grows with
-the number of ids (one digest per distinct id, for de-duplication) and not with the ids pending.
+and log queries); peak RSS is the child's own ``VmHWM`` (``common.run_measured``). A run of 10,000 ids next to it
+shows how memory grows with the number of ids (one digest per distinct id, for de-duplication) and not with the ids
+pending.
 
     .venv/bin/python benchmarks/verify_scale.py                      # 100,000 ids at the default rate: ~12 min
     .venv/bin/python benchmarks/verify_scale.py --rate 0             # as fast as the emulator answers: ~1 min
