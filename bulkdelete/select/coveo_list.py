@@ -20,7 +20,7 @@ from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Result
 from bulkdelete.secrets import Secret
-from bulkdelete.select.calls import Call, CallRunner
+from bulkdelete.select.calls import Call, CallRunner, StopLatch
 from bulkdelete.select.coveo_query import ASCENDING, DESCENDING, PAGE_SIZE, CoveoQuery, Page, selection
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.items import Listed
@@ -93,8 +93,7 @@ class CoveoListing:
         self._query = CoveoQuery(search_url, org, key, selection(aq, source), key_name=key_name)
         self._ranges = ranges
         self._excepted = excepted
-        self._runner: CallRunner | None = None
-        self._stopping: tuple[StopReason, str | None] | None = None
+        self._latch = StopLatch()
         self._plan: RangePlan | None = None
         self.total_count: int | None = None
         self.listed = 0
@@ -123,10 +122,7 @@ class CoveoListing:
         }
 
     def stop(self, reason: StopReason, message: str | None = None) -> None:
-        if self._stopping is None:
-            self._stopping = (reason, message)
-        if self._runner is not None:
-            self._runner.stop(reason, message)
+        self._latch.stop(reason, message)
 
     async def count(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
@@ -145,7 +141,7 @@ class CoveoListing:
         first, last = _Query(self._query, 1, ASCENDING), _Query(self._query, 1, DESCENDING)
         end, results = await runner.run_all([first, last])
         self._judge(end, results)
-        if first.page is None or last.page is None or self._stopping is not None:
+        if first.page is None or last.page is None or self._latch.reason is not None:
             return
         if self.total_count is None:
             self.total_count = first.page.total
@@ -171,18 +167,16 @@ class CoveoListing:
     def _start(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
     ) -> CallRunner:
-        runner = self._runner = CallRunner("coveo", transport, rate, settings, stats)
-        if self._stopping is not None:
-            runner.stop(*self._stopping)
-        return runner
+        return self._latch.runner("coveo", transport, rate, settings, stats)
 
     def _judge(self, end: RunEnd, results: Sequence[Result | None]) -> None:
         """How a run of queries ended: a query that failed for good stops the listing with its reason."""
         for result in results:
             if result is not None and not result.ok:
                 self.failed(result)
-        if end.reason is StopReason.COMPLETED and self._stopping is not None:
-            end = RunEnd(self._stopping[0], self._stopping[1], end.abandoned)
+        stopping = self._latch.reason
+        if end.reason is StopReason.COMPLETED and stopping is not None:
+            end = RunEnd(stopping[0], stopping[1], end.abandoned)
         self.end = end
 
     def failed(self, result: Result) -> None:

@@ -26,7 +26,7 @@ from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Result
 from bulkdelete.secrets import Secret, scrub
-from bulkdelete.select.calls import Call, CallRunner
+from bulkdelete.select.calls import Call, StopLatch
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.items import Listed
 from bulkdelete.select.paging import Paging, Turn
@@ -70,8 +70,7 @@ class VeltListing:
         self._excepted = excepted
         self._seen_ids = SeenIds()
         self._tokens: set[str] = set()
-        self._runner: CallRunner | None = None
-        self._stopping: tuple[StopReason, str | None] | None = None
+        self._latch = StopLatch()
         self._finished = False
         self.total_count: int | None = None  # Velt answers no count
         self.queries = 0
@@ -91,10 +90,7 @@ class VeltListing:
         return {"api": "velt", "org": self.org, "folder": self.folder, "base_url": self.base_url, "mode": "list"}
 
     def stop(self, reason: StopReason, message: str | None = None) -> None:
-        if self._stopping is None:
-            self._stopping = (reason, message)
-        if self._runner is not None:
-            self._runner.stop(reason, message)
+        self._latch.stop(reason, message)
 
     async def count(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
@@ -104,10 +100,7 @@ class VeltListing:
     async def pages(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
     ) -> AsyncIterator[list[Listed]]:
-        runner = self._runner = CallRunner("velt", transport, rate, settings, stats)
-        if self._stopping is not None:
-            runner.stop(*self._stopping)
-        paging = Paging(runner, self, [_VeltPage(self, None)])
+        paging = Paging(self._latch.runner("velt", transport, rate, settings, stats), self, [_VeltPage(self, None)])
         async for items in paging:
             yield items
         assert paging.end is not None

@@ -363,7 +363,7 @@ class Verifier:
                     self._emit(VerdictLine(record, VerdictKind.FAILED, checks, log=failure, error=_log_error(failure)))
                     continue
                 log = self._logs.latest(record.id) if self._logs is not None else None
-                error = f"still there after {checks} checks (--wait ran out)"
+                error = f"still there after {checks} check{'' if checks == 1 else 's'} (--wait ran out)"
                 self._emit(VerdictLine(record, VerdictKind.PRESENT, checks, log=log, error=error))
 
     async def _draining(self, spool: Spool) -> AsyncIterator[list[Record]]:
