@@ -2,7 +2,8 @@
 
 Fast, within the API's quota, and without ever losing track of an item: one ``Result`` per input record.
 The CLI (``bulkdelete``) and the library share one engine; start with ``delete_ids`` or ``run_deletion``, and prove
-the deletion with ``verify_ids`` (``Verification``) or ``run_verification``.
+the deletion with ``verify_ids`` (``Verification``) or ``run_verification``; select what to delete with
+``list_items`` (``CoveoListing``, ``VeltListing``).
 """
 
 from bulkdelete._version import __version__
@@ -13,6 +14,7 @@ from bulkdelete.rate.backoff import BackoffPolicy
 from bulkdelete.rate.control import AutoRate, FixedRate, RateControl, RateSpec, Unlimited
 from bulkdelete.records import Outcome, Record, Result
 from bulkdelete.secrets import Secret
+from bulkdelete.select import CoveoListing, Listed, VeltListing, list_items
 from bulkdelete.targets.base import Target
 from bulkdelete.targets.coveo import CoveoItemTarget, CoveoSettings
 from bulkdelete.targets.coveo_batch import CoveoBatchTarget
@@ -30,12 +32,14 @@ __all__ = [
     "ConfigError",
     "CoveoBatchTarget",
     "CoveoItemTarget",
+    "CoveoListing",
     "CoveoLogs",
     "CoveoSearchCheck",
     "CoveoSettings",
     "Deletion",
     "FixedRate",
     "HttpCheck",
+    "Listed",
     "Outcome",
     "RateControl",
     "RateSpec",
@@ -48,6 +52,7 @@ __all__ = [
     "TransportError",
     "Unlimited",
     "VeltGetCheck",
+    "VeltListing",
     "VeltSettings",
     "VeltTarget",
     "VerdictKind",
@@ -57,6 +62,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "delete_ids",
+    "list_items",
     "run_deletion",
     "run_verification",
     "verify_ids",

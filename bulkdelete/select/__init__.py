@@ -28,6 +28,8 @@ record the engine sends (``calls.CallRunner``), so the same pacer, transport, re
   ``platform_base(region)``.
 * ``ExceptIds.load(paths, fmt=, field=, stdin=)``: ``--except`` ids as digests (``id in except_ids``);
   ``ConfigError`` when they hold no id.
+* ``list_items(listing, options) -> AsyncGenerator[Listed]``: a listing from Python, item by item, backpressured
+  (``iterate``).
 * ``run_listing(prepare, options, *, excepts=(), stdin=, stdout=, stderr=, interrupt=) -> ListReport``: the whole
   ``list`` command (session, console, signals, output, summary); ``prepare(ListContext)`` builds the listing (after
   a source look-up, say) or returns the ``RunEnd`` of a look-up that did not end well.
@@ -36,6 +38,7 @@ record the engine sends (``calls.CallRunner``), so the same pacer, transport, re
 from bulkdelete.select.coveo_list import CoveoListing
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.items import Listed
+from bulkdelete.select.iterate import list_items
 from bulkdelete.select.listing import Listing
 from bulkdelete.select.report import ListReport
 from bulkdelete.select.run import ListContext, Prepare, run_listing
@@ -51,6 +54,7 @@ __all__ = [
     "Listing",
     "Prepare",
     "VeltListing",
+    "list_items",
     "platform_base",
     "resolve_source_name",
     "run_listing",

@@ -126,16 +126,7 @@ async def _listing(
     stopper: _Stopper,
     console: Console,
 ) -> tuple[RunEnd, Listing | None]:
-    network = options.network if options.network is not None else Network.from_env()
-    async with open_session(network, limit=options.concurrency + 2) as session:
-        transport = HttpTransport(
-            session,
-            rate,
-            tally.stats,
-            timeout=options.timeout,
-            max_requests=options.max_requests,
-            proxies=network.proxies,
-        )
+    async with listing_transport(options, rate, tally.stats) as transport:
         settings = options.engine_settings()
         prepared = await prepare(ListContext(transport, rate, settings, tally.stats, excepted))
         if isinstance(prepared, RunEnd):
@@ -150,6 +141,17 @@ async def _listing(
                     await log.stop()
                 tally.close_bar()
         return _ended(prepared.end, sink), prepared
+
+
+@asynccontextmanager
+async def listing_transport(options: RunOptions, rate: RateControl, stats: RunStats) -> AsyncIterator[HttpTransport]:
+    """A listing's HTTP session and transport: ``options``' network, timeout and ``max_requests``, counted in
+    ``stats``, paced by ``rate``; closed on the way out."""
+    network = options.network if options.network is not None else Network.from_env()
+    async with open_session(network, limit=options.concurrency + 2) as session:
+        yield HttpTransport(
+            session, rate, stats, timeout=options.timeout, max_requests=options.max_requests, proxies=network.proxies
+        )
 
 
 async def _write(listing: Listing, ctx: ListContext, sink: JsonLinesSink, tally: ListTally) -> None:
