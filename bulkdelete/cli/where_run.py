@@ -12,7 +12,6 @@ interrupt 130): the records listed were decided, ``--resume`` lists again and sk
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,18 +23,17 @@ import click
 from bulkdelete.cli import loop
 from bulkdelete.cli import verify as checking
 from bulkdelete.cli.common import exit_status, replace
-from bulkdelete.net.session import Network, open_session
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output import console
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from bulkdelete.pipeline.ending import StopReason
 from bulkdelete.pipeline.run import RunHooks, RunOptions, run_deletion, shared_rate
-from bulkdelete.rate.control import RateSpec, build_rate_control
-from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.control import RateSpec
 from bulkdelete.rate.redis_store import RateStore
 from bulkdelete.secrets import Secret
 from bulkdelete.select import CoveoListing, ExceptIds, ListContext, resolve_source_name
+from bulkdelete.select.run import listing_transport
 from bulkdelete.select.where import (
     WhereFeed,
     count_line,
@@ -111,15 +109,12 @@ async def _listing_context(
     plan: WherePlan, options: RunOptions, excepted: ExceptIds | None
 ) -> AsyncIterator[ListContext]:
     """The listing's own session and pacer (``--list-rate``, the store's search key), retries as the run's."""
-    listing = replace(options, rate=plan.list_rate, rate_store=plan.list_store, dry_run=False)  # a dry run lists
-    network = options.network if options.network is not None else Network.from_env()
-    async with shared_rate(listing) as store, open_session(network, limit=options.concurrency + 2) as session:
-        clock = loop_clock(asyncio.get_running_loop())
-        rng = random.Random(options.seed)
-        rate = build_rate_control(plan.list_rate, clock=clock, backoff=options.backoff, rng=rng, store=store)
-        stats = RunStats()
-        transport = HttpTransport(session, rate, stats, timeout=options.timeout, proxies=network.proxies)
-        yield ListContext(transport, rate, listing.engine_settings(), stats, excepted)
+    # A dry run lists; --max-requests is the deletes' budget, not the listing's.
+    listing = replace(options, rate=plan.list_rate, rate_store=plan.list_store, dry_run=False, max_requests=None)
+    async with shared_rate(listing) as store:
+        rate, stats = listing.rate_control(store), RunStats()
+        async with listing_transport(listing, rate, stats) as transport:
+            yield ListContext(transport, rate, listing.engine_settings(), stats, excepted)
 
 
 def _stopped(reason: StopReason, message: str) -> int:

@@ -129,6 +129,13 @@ class RunOptions:
         if self.rate_store is not None and not isinstance(self.rate, FixedRate):
             raise ValueError(f"a rate store shares a fixed rate, FixedRate(r) (got {self.rate!r})")
 
+    def rate_control(self, store: GrantStore | None, clock: Callable[[], float] | None = None) -> RateControl:
+        """The run's pacer: ``rate`` (shared through ``store``, from ``shared_rate``), ``backoff``, its jitter seeded by
+        ``seed``; ``clock`` is the running loop's unless given."""
+        clock = clock if clock is not None else loop_clock(asyncio.get_running_loop())
+        rng = random.Random(self.seed)
+        return build_rate_control(self.rate, clock=clock, backoff=self.backoff, rng=rng, store=store)
+
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
             concurrency=self.concurrency,
@@ -233,8 +240,7 @@ async def _run_deletion(
     stats = RunStats()
     # The loop's clock given once: looking it up per request (asyncio.get_running_loop) costs a getpid() call.
     clock = loop_clock(asyncio.get_running_loop())
-    rng = random.Random(options.seed)
-    rate = build_rate_control(options.rate, clock=clock, backoff=options.backoff, rng=rng, store=store)
+    rate = options.rate_control(store, clock)
     auto = isinstance(options.rate, AutoRate)
     _watched(options, stats, rate, store, counted=records is None and options.shard is None)
     progress, log = _progress(options, console, stats, rate, auto, clock)

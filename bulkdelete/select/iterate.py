@@ -20,14 +20,10 @@ listing is still every item it returned.
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncGenerator
 
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.run import RunOptions, shared_rate
-from bulkdelete.rate.control import build_rate_control
-from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.select.items import Listed
 from bulkdelete.select.listing import Listing
 from bulkdelete.select.run import listing_transport
@@ -40,10 +36,7 @@ async def list_items(
     options = options if options is not None else RunOptions()
     stats = stats if stats is not None else RunStats()
     async with shared_rate(options) as store:
-        clock = loop_clock(asyncio.get_running_loop())
-        rate = build_rate_control(
-            options.rate, clock=clock, backoff=options.backoff, rng=random.Random(options.seed), store=store
-        )
+        rate = options.rate_control(store)
         async with listing_transport(options, rate, stats) as transport:
             pages = listing.pages(transport, rate, options.engine_settings(), stats)
             try:

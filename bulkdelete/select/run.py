@@ -10,7 +10,6 @@ flight complete (``grace_s``), every line written is whole, exit 130.
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -26,8 +25,7 @@ from bulkdelete.output.timestamps import utc_stamp
 from bulkdelete.pipeline.ending import RunEnd, StopReason
 from bulkdelete.pipeline.run import RunOptions, shared_rate, stop_on_event, stop_on_signals
 from bulkdelete.pipeline.settings import EngineSettings
-from bulkdelete.rate.control import RateControl, build_rate_control
-from bulkdelete.rate.pacing import loop_clock
+from bulkdelete.rate.control import RateControl
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.listing import Listing
 from bulkdelete.select.report import ListReport, ListTally, build_report, progress_log
@@ -93,9 +91,7 @@ async def run_listing(
     console = Console(stderr if stderr is not None else sys.stderr, options.log_format, options.secrets)
     async with shared_rate(options) as store:
         loop = asyncio.get_running_loop()
-        rate = build_rate_control(
-            options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed), store=store
-        )
+        rate = options.rate_control(store)
         tally = ListTally(RunStats(), loop.time(), utc_now_iso())
         if options.metrics is not None:  # read at scrape time (SPEC §14): the item lines written
             options.metrics.listing(tally.stats, rate, lambda: tally.lines, store=store)

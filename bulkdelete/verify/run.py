@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import sys
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from bulkdelete.output.stats import RunStats
 from bulkdelete.output.summary import EXIT_ABORTED, EXIT_INTERRUPTED, EXIT_NOT_OK, EXIT_OK, EXIT_USAGE, write_summary
 from bulkdelete.pipeline.ending import RunEnd, StopReason
 from bulkdelete.pipeline.run import RunOptions, shared_rate, stop_on_event, stop_on_signals
-from bulkdelete.rate.control import build_rate_control
-from bulkdelete.rate.pacing import loop_clock
 from bulkdelete.rate.shared import GrantStore
 from bulkdelete.records import Record
 from bulkdelete.secrets import scrub
@@ -135,9 +132,7 @@ async def _run_verification(
     outputs = _Outputs(options.output, options.overwrite, stdout if stdout is not None else sys.stdout.buffer, on_line)
     loop = asyncio.get_running_loop()
     stats = RunStats()
-    rate = build_rate_control(
-        options.rate, clock=loop_clock(loop), backoff=options.backoff, rng=random.Random(options.seed), store=store
-    )
+    rate = options.rate_control(store)
     warn = console.warning
     reader = logs(warn) if logs is not None else None
     started, started_at = loop.time(), utc_now_iso()
