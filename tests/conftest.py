@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import fcntl
 import os
 import pty
+import signal
 import struct
 import sys
 import termios
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,25 @@ async def run_cli(
     # A secret never appears in any output, whatever the test is about.
     assert KEY.encode() not in out and KEY not in err.decode()
     return Completed(proc.returncode, out, err.decode())
+
+
+async def interrupt_when(proc: asyncio.subprocess.Process, ready: Callable[[], bool], timeout: float = 30) -> str:
+    """SIGINT to ``proc`` once ``ready()`` holds (polled every 50 ms for up to 10 s, sent anyway then); its stderr
+    once it has exited. Killed if anything goes wrong meanwhile."""
+    try:
+        assert proc.stderr is not None
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if ready():
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), timeout)
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    return err.decode()
 
 
 async def run_on_terminal(*args: str, timeout: float = 60) -> tuple[int, bytes, str]:

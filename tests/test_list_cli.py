@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from tests.conftest import (
     SOURCE,
     TRICKY_URIS,
     cli_env,
+    interrupt_when,
     read_lines,
     run_cli,
     run_on_terminal,
@@ -203,18 +202,8 @@ async def test_ctrl_c_exits_130_with_every_line_whole(tmp_path: Path) -> None:
     out = tmp_path / "items.jsonl"
     async with run_emulator(config(search_latency_ms=200), docs=docs(20_000)) as emu:
         proc = await start_cli(*list_args(emu.base_url, "--rate", "5", "-o", str(out)), env=cli_env())
-        try:
-            for _ in range(200):
-                await asyncio.sleep(0.05)
-                if out.exists() and out.stat().st_size > 0:
-                    break
-            proc.send_signal(signal.SIGINT)
-            _, err = await asyncio.wait_for(proc.communicate(), 30)
-        finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-    assert proc.returncode == 130, err.decode()
+        err = await interrupt_when(proc, lambda: out.exists() and out.stat().st_size > 0)
+    assert proc.returncode == 130, err
     raw = out.read_bytes()
     assert raw.endswith(b"\n") and len(read_lines(out)) == raw.count(b"\n") > 0
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import orjson
 import pytest
 
 from bulkdelete.emulator import EmulatorConfig, parse_quota, run_emulator
-from tests.conftest import KEY, ORG, SOURCE, cli_env, read_lines, run_cli, start_cli, write_ids
+from tests.conftest import KEY, ORG, SOURCE, cli_env, interrupt_when, read_lines, run_cli, start_cli, write_ids
 
 IDS = [f"https://site.example/v/{n}" for n in range(30)]
 POLL = ("--interval", "0.1s", "--logs-interval", "0")
@@ -126,20 +124,9 @@ async def test_ctrl_c_exits_130_with_every_decided_verdict_written(tmp_path: Pat
     ids = write_ids(tmp_path / "ids.txt", IDS)
     async with run_emulator(EmulatorConfig(), docs=IDS[:10]) as emu:
         proc = await start_cli(*verify_args(emu.base_url, "--wait", "10m", "-o", str(tmp_path / "v.jsonl"), str(ids)))
-        try:
-            assert proc.stderr is not None
-            for _ in range(200):  # the first round's 20 gone verdicts are written, the 10 present wait
-                await asyncio.sleep(0.05)
-                if (tmp_path / "v.jsonl").exists() and len(read_lines(tmp_path / "v.jsonl")) == 20:
-                    break
-            proc.send_signal(signal.SIGINT)
-            _, err = await asyncio.wait_for(proc.communicate(), 30)
-        finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await proc.wait()
-    assert proc.returncode == 130, err.decode()
+        out = tmp_path / "v.jsonl"  # the first round's 20 gone verdicts are written, the 10 present wait
+        err = await interrupt_when(proc, lambda: out.exists() and len(read_lines(out)) == 20)
+    assert proc.returncode == 130, err
     lines = read_lines(tmp_path / "v.jsonl")
     assert len(lines) == 20 and all(line["verdict"] == "gone" for line in lines)
     assert {line["id"] for line in lines} == set(IDS[10:])

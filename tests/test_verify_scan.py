@@ -16,9 +16,7 @@ import aiohttp
 import pytest
 
 from bulkdelete import (
-    CoveoItemTarget,
     CoveoSearchCheck,
-    CoveoSettings,
     VeltGetCheck,
     VeltSettings,
     VeltTarget,
@@ -38,6 +36,7 @@ from bulkdelete.verify.choice import CheckMode, QueryCosts
 from bulkdelete.verify.run import VerifyReport
 from bulkdelete.verify.scanning import ScanPlan
 from tests.conftest import CHILDREN_TREE, KEY, ORG, SOURCE, collect, options, write_ids
+from tests.test_verify import delete_all
 
 SOURCE_NAME = "demo-source"  # the emulator's source of plain ids
 ONE_PASS = VerifyOptions(interval_s=0.05, wait_s=0.0, logs_interval_s=0.0)
@@ -57,12 +56,6 @@ def coveo_scan(emu: Emulator, mode: CheckMode = CheckMode.SCAN, *, children: boo
         return CoveoListing(emu.base_url, ORG, Secret(key), source=name, aq=None)
 
     return ScanPlan(mode, listing, name=SOURCE_NAME, costs=QueryCosts(children=children))
-
-
-async def delete_all(emu: Emulator, ids: list[str], tmp_path: Path) -> None:
-    target = CoveoItemTarget(CoveoSettings(emu.base_url, ORG, SOURCE, Secret(KEY)))
-    _, _, code = await collect(target, options([write_ids(tmp_path / "deleted.txt", ids)]))
-    assert code == 0
 
 
 async def verified(
@@ -241,15 +234,22 @@ async def test_children_are_read_from_the_listing_by_prefix(tmp_path: Path) -> N
     assert searches == 3  # the bounds and one page: no query per id, none per child
 
 
-async def test_auto_scans_when_most_of_a_big_source_is_deleted(tmp_path: Path) -> None:
-    docs = [f"https://site.example/a/{n}" for n in range(3000)]
-    deleted = docs[:2900]
+async def verified_auto(
+    tmp_path: Path, prefix: str, documents: int, deleted: int
+) -> tuple[dict[str, VerdictLine], VerifyReport, int]:
+    """The first ``deleted`` of ``documents`` items deleted, then verified with ``--check auto``: its verdicts, its
+    report, and the searches the verification cost."""
+    docs = [f"{prefix}{n}" for n in range(documents)]
     async with run_emulator(EmulatorConfig(), docs=docs) as emu:
         await require_listing(emu)
-        await delete_all(emu, deleted, tmp_path)
+        await delete_all(emu, docs[:deleted], tmp_path)
         before = emu.stats()["searches"]
-        lines, report = await verified(coveo_check(emu), deleted, scan=coveo_scan(emu, CheckMode.AUTO))
-        searches = emu.stats()["searches"] - before
+        lines, report = await verified(coveo_check(emu), docs[:deleted], scan=coveo_scan(emu, CheckMode.AUTO))
+        return lines, report, emu.stats()["searches"] - before
+
+
+async def test_auto_scans_when_most_of_a_big_source_is_deleted(tmp_path: Path) -> None:
+    lines, report, searches = await verified_auto(tmp_path, "https://site.example/a/", 3000, 2900)
     assert all(line.verdict.value == "gone" for line in lines.values())
     assert report.verification["checks"] == {"scan": 1}
     # One count, two bounds, one page of the 100 items left: against 29 queries of 100 ids.
@@ -257,14 +257,7 @@ async def test_auto_scans_when_most_of_a_big_source_is_deleted(tmp_path: Path) -
 
 
 async def test_auto_asks_for_the_ids_when_few_are_pending_among_many_documents(tmp_path: Path) -> None:
-    docs = [f"https://site.example/f/{n}" for n in range(5000)]
-    deleted = docs[:450]
-    async with run_emulator(EmulatorConfig(), docs=docs) as emu:
-        await require_listing(emu)
-        await delete_all(emu, deleted, tmp_path)
-        before = emu.stats()["searches"]
-        lines, report = await verified(coveo_check(emu), deleted, scan=coveo_scan(emu, CheckMode.AUTO))
-        searches = emu.stats()["searches"] - before
+    lines, report, searches = await verified_auto(tmp_path, "https://site.example/f/", 5000, 450)
     assert all(line.verdict.value == "gone" for line in lines.values())
     assert report.verification["checks"] == {"ids": 1}
     assert searches == 1 + 5  # the count (4,550 items: a 7-query scan) and 5 queries of at most 100 ids

@@ -137,19 +137,25 @@ def build_report(
     return ListReport(summary, code)
 
 
-def _summary(listing: Listing | None, end: RunEnd, tally: ListTally, elapsed: float, code: int) -> dict[str, Any]:
-    target = listing.describe() if listing is not None else {}
-    selection = {
-        "api": target.get("api"),
-        "source": target.get("source", target.get("folder")),
-        "aq": target.get("aq"),
+def selection_part(listing: Listing | None, elapsed_s: float) -> dict[str, Any]:
+    """The summary's ``selection`` (SPEC §13): what was listed and at what cost (None: nothing was, the look-up
+    did not end well); ``source`` is Velt's folder for a Velt listing."""
+    described = listing.describe() if listing is not None else {}
+    return {
+        "api": described.get("api"),
+        "source": described.get("source", described.get("folder")),
+        "aq": described.get("aq"),
         "total_count": listing.total_count if listing is not None else None,
         "listed": listing.listed if listing is not None else 0,
         "excepted": listing.excepted if listing is not None else 0,
         "queries": listing.queries if listing is not None else 0,
-        "elapsed_s": round(elapsed, 3),
-        "complete": listing is not None and listing.complete,
+        "elapsed_s": round(elapsed_s, 3),
     }
+
+
+def _summary(listing: Listing | None, end: RunEnd, tally: ListTally, elapsed: float, code: int) -> dict[str, Any]:
+    target = listing.describe() if listing is not None else {}
+    selection = {**selection_part(listing, elapsed), "complete": listing is not None and listing.complete}
     return {
         "version": __version__,
         "command": "list",

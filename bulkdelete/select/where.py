@@ -18,12 +18,12 @@ The guards run before the first delete, from one count query (``totalCount`` of 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from bulkdelete.input.shard import Shard
 from bulkdelete.records import Record
 from bulkdelete.select.items import Listed
 from bulkdelete.select.listing import Listing
+from bulkdelete.select.report import selection_part
 
 __all__ = ["WhereFeed", "count_line", "over_max_delete", "question", "selection_line", "selection_part"]
 
@@ -80,21 +80,6 @@ def question(total: int, source: str, *, excepting: bool) -> str:
     """What a terminal is asked before the first delete (click adds `` [y/N]``)."""
     less = ", less the ids of --except" if excepting else ""
     return f"delete {total:,} items of source {source}{less}?"
-
-
-def selection_part(listing: Listing, elapsed_s: float) -> dict[str, Any]:
-    """The summary's ``selection``: what was listed and at what cost."""
-    described = listing.describe()
-    return {
-        "api": described.get("api"),
-        "source": described.get("source"),
-        "aq": described.get("aq"),
-        "total_count": listing.total_count,
-        "listed": listing.listed,
-        "excepted": listing.excepted,
-        "queries": listing.queries,
-        "elapsed_s": round(elapsed_s, 3),
-    }
 
 
 def selection_line(listing: Listing, other_shards: int | None) -> str:
