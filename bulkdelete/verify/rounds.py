@@ -125,8 +125,7 @@ class Verifier:
         self._stopping: tuple[StopReason, str | None] | None = None
         # --check scan|auto (SPEC §13.1); None: every round asks for the ids.
         self._scan = ScanChoice(scan, (transport, rate, self._settings, stats)) if scan and scan.lists else None
-        self._evidence = check.evidence  # what this round's gone lines show, and where its children counts are
-        self._children = getattr(check, "children_left", None)
+        self._scanned: ScanRound | None = None  # the round in progress is a scan: its evidence and children counts
         self.rounds = 0  # rounds begun: a record decided in this one has been checked this many times
         self.counts: dict[str, int] = {}
         self.checks: dict[str, int] = {}  # rounds per check they used: "ids", "scan"
@@ -203,7 +202,7 @@ class Verifier:
     async def _ids_round(self, pending: Pending, emit: Callable[[Result], None]) -> RunEnd:
         """The check asked for the pending ids, through the engine."""
         self.checks["ids"] = self.checks.get("ids", 0) + 1
-        self._evidence, self._children = self._check.evidence, getattr(self._check, "children_left", None)
+        self._scanned = None
         engine = self._engine = Engine(self._check, self._transport, self._rate, self._settings, self._stats, emit)
         if self._stopping is not None:  # stopped while the logs were read
             engine.stop(*self._stopping)
@@ -215,12 +214,11 @@ class Verifier:
         """The whole source listed once (``verify.scan``); each record read back from its spool is decided."""
         assert isinstance(spool, Spool) and self._next is not None
         self.checks["scan"] = self.checks.get("scan", 0) + 1
-        self._children = scan.children_left
+        self._scanned = scan
         later = self._next
 
         def settle(result: Result) -> None:
             self._parked(-1)
-            self._evidence = scan.evidence
             emit(result)
 
         def wait(record: Record) -> None:
@@ -328,7 +326,8 @@ class Verifier:
 
     def _children_left(self, record: Record, *, forget: bool = False) -> int | None:
         """How many descendants of ``record`` the check saw (``--children``), if any."""
-        children = self._children
+        scanned = self._scanned
+        children = scanned.children_left if scanned is not None else getattr(self._check, "children_left", None)
         if not isinstance(children, dict):
             return None
         left = children.pop(record.id, None) if forget else children.get(record.id)
@@ -338,7 +337,8 @@ class Verifier:
         record, outcome, status = result.record, result.outcome, result.status
         checks = self.rounds if result.attempts else 0
         if outcome is Outcome.GONE:
-            evidence = self._evidence.replace("{status}", str(status))
+            shown = self._scanned.evidence if self._scanned is not None else self._check.evidence
+            evidence = shown.replace("{status}", str(status))
             return VerdictLine(record, VerdictKind.GONE, checks, evidence=evidence)
         if outcome is Outcome.PRESENT:  # descendants left (--children), in the last round
             left = self._children_left(record, forget=True)
