@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import BinaryIO, NamedTuple, Protocol
+from typing import BinaryIO, NamedTuple
 
 from orjson import OPT_APPEND_NEWLINE, dumps
 
@@ -13,7 +13,7 @@ from bulkdelete.output.console import Console
 from bulkdelete.output.journal import prepare_for_append
 from bulkdelete.output.progress import Progress
 from bulkdelete.output.sink import JsonLinesSink, open_results_file
-from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, Stoppable, StopReason
 from bulkdelete.records import Outcome, Result
 
 _SKIPPED = Outcome.SKIPPED  # read per result: a global is ~10x cheaper than the enum member (CPython 3.11)
@@ -25,10 +25,6 @@ class ResultPaths(NamedTuple):
     output: str | None
     resume: str | None
     overwrite: bool
-
-
-class Stoppable(Protocol):
-    def stop(self, reason: StopReason, message: str | None = None) -> None: ...
 
 
 class ResultOutputs:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 
 class StopReason(StrEnum):
@@ -29,3 +30,39 @@ class RunEnd:
     reason: StopReason
     message: str | None
     abandoned: int
+
+
+class Stoppable(Protocol):
+    def stop(self, reason: StopReason, message: str | None = None) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+class StopLatch(Generic[S]):
+    """A stop that may come before what it stops exists: the first reason given wins, and reaches what is held now
+    and each thing held after (``hold``): a listing's runner per phase, a listing built after a look-up."""
+
+    def __init__(self) -> None:
+        self.reason: tuple[StopReason, str | None] | None = None
+        self.held: S | None = None
+
+    def __repr__(self) -> str:
+        return f"<StopLatch reason={self.reason} held={self.held!r}>"
+
+    @property
+    def stopping(self) -> bool:
+        return self.reason is not None
+
+    def stop(self, reason: StopReason, message: str | None = None) -> None:
+        if self.reason is None:
+            self.reason = (reason, message)
+        if self.held is not None:
+            self.held.stop(reason, message)
+
+    def hold(self, target: S) -> S:
+        """``target`` from now on, already stopped if a stop came first."""
+        self.held = target
+        if self.reason is not None:
+            target.stop(*self.reason)
+        return target

@@ -28,7 +28,7 @@ from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.console import Console, LogFormat, utc_now_iso
 from bulkdelete.output.journal import load_ok_ids
 from bulkdelete.output.journal_lock import journal_locked
-from bulkdelete.output.outputs import ResultOutputs, ResultPaths, Stoppable
+from bulkdelete.output.outputs import ResultOutputs, ResultPaths
 from bulkdelete.output.progress import Progress, ProgressLog, wants_progress
 from bulkdelete.output.runinfo import RunInfo, describe_target
 from bulkdelete.output.stats import RunStats
@@ -43,7 +43,7 @@ from bulkdelete.output.summary import (
 )
 from bulkdelete.output.timeline import Timeline
 from bulkdelete.pipeline.dedupe import SeenIds
-from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, Stoppable, StopReason
 from bulkdelete.pipeline.engine import Engine
 from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.backoff import BackoffPolicy

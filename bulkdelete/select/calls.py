@@ -56,36 +56,6 @@ class _CallTarget:
         return [await self._calls[records[0].id].send(transport)]
 
 
-class StopLatch:
-    """A listing's ``stop()``: the first reason given wins, handed to the runner in use and to each one started after.
-
-    A listing starts a ``CallRunner`` per phase (the bounds, then the pages); a stop may come before, between or
-    during them.
-    """
-
-    def __init__(self) -> None:
-        self.reason: tuple[StopReason, str | None] | None = None
-        self._runner: CallRunner | None = None
-
-    def __repr__(self) -> str:
-        return f"<StopLatch reason={self.reason} runner={self._runner!r}>"
-
-    def stop(self, reason: StopReason, message: str | None = None) -> None:
-        if self.reason is None:
-            self.reason = (reason, message)
-        if self._runner is not None:
-            self._runner.stop(reason, message)
-
-    def runner(
-        self, name: str, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
-    ) -> CallRunner:
-        """A new runner, already stopped if the listing is."""
-        runner = self._runner = CallRunner(name, transport, rate, settings, stats)
-        if self.reason is not None:
-            runner.stop(*self.reason)
-        return runner
-
-
 class CallRunner:
     """Runs a listing's calls through one ``Engine`` at a time, with the run's transport, rate, settings and stats.
 

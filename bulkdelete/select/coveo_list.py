@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.stats import RunStats
-from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopLatch, StopReason
 from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Result
 from bulkdelete.secrets import Secret
-from bulkdelete.select.calls import Call, CallRunner, StopLatch
+from bulkdelete.select.calls import Call, CallRunner
 from bulkdelete.select.coveo_query import ASCENDING, DESCENDING, PAGE_SIZE, CoveoQuery, Page, selection
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.items import Listed
@@ -93,7 +93,7 @@ class CoveoListing:
         self._query = CoveoQuery(search_url, org, key, selection(aq, source), key_name=key_name)
         self._ranges = ranges
         self._excepted = excepted
-        self._latch = StopLatch()
+        self._latch: StopLatch[CallRunner] = StopLatch()
         self._plan: RangePlan | None = None
         self.total_count: int | None = None
         self.listed = 0
@@ -167,7 +167,7 @@ class CoveoListing:
     def _start(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
     ) -> CallRunner:
-        return self._latch.runner("coveo", transport, rate, settings, stats)
+        return self._latch.hold(CallRunner("coveo", transport, rate, settings, stats))
 
     def _judge(self, end: RunEnd, results: Sequence[Result | None]) -> None:
         """How a run of queries ended: a query that failed for good stops the listing with its reason."""

@@ -22,7 +22,7 @@ from bulkdelete.output.console import Console, utc_now_iso
 from bulkdelete.output.sink import JsonLinesSink, check_results_path, open_results_file
 from bulkdelete.output.stats import RunStats
 from bulkdelete.output.timestamps import utc_stamp
-from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopLatch, StopReason
 from bulkdelete.pipeline.run import RunOptions, shared_rate, stop_on_event, stop_on_signals
 from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
@@ -43,29 +43,6 @@ class ListContext:
 
 
 Prepare = Callable[[ListContext], Awaitable["Listing | RunEnd"]]
-
-
-class _Stopper:
-    """What a signal stops: the listing once it exists; before, the reason waits for it."""
-
-    def __init__(self) -> None:
-        self.listing: Listing | None = None
-        self.reason: tuple[StopReason, str | None] | None = None
-
-    @property
-    def stopping(self) -> bool:
-        return self.reason is not None
-
-    def stop(self, reason: StopReason, message: str | None = None) -> None:
-        if self.reason is None:
-            self.reason = (reason, message)
-        if self.listing is not None:
-            self.listing.stop(reason, message)
-
-    def hold(self, listing: Listing) -> None:
-        self.listing = listing
-        if self.reason is not None:
-            listing.stop(*self.reason)
 
 
 async def run_listing(
@@ -95,7 +72,7 @@ async def run_listing(
         tally = ListTally(RunStats(), loop.time(), utc_now_iso())
         if options.metrics is not None:  # read at scrape time (SPEC §14): the item lines written
             options.metrics.listing(tally.stats, rate, lambda: tally.lines, store=store)
-        stopper = _Stopper()
+        stopper: StopLatch[Listing] = StopLatch()
         task = asyncio.ensure_future(_listing(prepare, options, rate, tally, excepted, stdout, stopper, console))
         with (
             stop_on_signals(stopper, task, _flush(tally), options, console),
@@ -108,7 +85,7 @@ async def run_listing(
                 if not stopper.stopping:
                     raise
                 end = RunEnd(StopReason.INTERRUPTED, "queries in flight cancelled after the grace period", 0)
-                listing = stopper.listing
+                listing = stopper.held
     return build_report(listing, end, tally, options, console)
 
 
@@ -119,7 +96,7 @@ async def _listing(
     tally: ListTally,
     excepted: ExceptIds | None,
     stdout: BinaryIO | None,
-    stopper: _Stopper,
+    stopper: StopLatch[Listing],
     console: Console,
 ) -> tuple[RunEnd, Listing | None]:
     async with listing_transport(options, rate, tally.stats) as transport:
@@ -166,7 +143,7 @@ async def _write(listing: Listing, ctx: ListContext, sink: JsonLinesSink, tally:
 
 @asynccontextmanager
 async def _output(
-    options: RunOptions, stdout: BinaryIO | None, stopper: _Stopper, tally: ListTally
+    options: RunOptions, stdout: BinaryIO | None, stopper: StopLatch[Listing], tally: ListTally
 ) -> AsyncIterator[JsonLinesSink]:
     """``-o FILE`` (the ``--overwrite`` rule), else stdout; a line that cannot be written stops the listing."""
     path = options.output
@@ -204,7 +181,7 @@ def _flush(tally: ListTally) -> Callable[[], None]:
 
 
 @contextmanager
-def _deadline(stopper: _Stopper, stop_after: float | None) -> Iterator[None]:
+def _deadline(stopper: StopLatch[Listing], stop_after: float | None) -> Iterator[None]:
     if stop_after is None:
         yield
         return

@@ -21,12 +21,12 @@ from bulkdelete.errors import TransportError
 from bulkdelete.net.transport import HttpTransport
 from bulkdelete.output.stats import RunStats
 from bulkdelete.pipeline.dedupe import SeenIds
-from bulkdelete.pipeline.ending import RunEnd, StopReason
+from bulkdelete.pipeline.ending import RunEnd, StopLatch, StopReason
 from bulkdelete.pipeline.settings import EngineSettings
 from bulkdelete.rate.control import RateControl
 from bulkdelete.records import Outcome, Result
 from bulkdelete.secrets import Secret, scrub
-from bulkdelete.select.calls import Call, StopLatch
+from bulkdelete.select.calls import Call, CallRunner
 from bulkdelete.select.excepted import ExceptIds
 from bulkdelete.select.items import Listed
 from bulkdelete.select.paging import Paging, Turn
@@ -70,7 +70,7 @@ class VeltListing:
         self._excepted = excepted
         self._seen_ids = SeenIds()
         self._tokens: set[str] = set()
-        self._latch = StopLatch()
+        self._latch: StopLatch[CallRunner] = StopLatch()
         self._finished = False
         self.total_count: int | None = None  # Velt answers no count
         self.queries = 0
@@ -100,7 +100,8 @@ class VeltListing:
     async def pages(
         self, transport: HttpTransport, rate: RateControl, settings: EngineSettings, stats: RunStats
     ) -> AsyncIterator[list[Listed]]:
-        paging = Paging(self._latch.runner("velt", transport, rate, settings, stats), self, [_VeltPage(self, None)])
+        runner = self._latch.hold(CallRunner("velt", transport, rate, settings, stats))
+        paging = Paging(runner, self, [_VeltPage(self, None)])
         async for items in paging:
             yield items
         assert paging.end is not None
