@@ -80,9 +80,13 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 async def start_cli(
-    *args: str, env: Mapping[str, str] | None = None, stdin: int = asyncio.subprocess.DEVNULL
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: int = asyncio.subprocess.DEVNULL,
+    stderr: int = asyncio.subprocess.PIPE,
 ) -> asyncio.subprocess.Process:
-    """``python -m bulkdelete ARGS`` started (tests that signal or kill it mid-run use it directly)."""
+    """``python -m bulkdelete ARGS`` started (tests that signal or kill it mid-run use it directly); ``stdin`` and
+    ``stderr`` may be a terminal's fd (``open_terminal``)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -90,7 +94,7 @@ async def start_cli(
         *args,
         stdin=stdin,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
         env=dict(env) if env is not None else cli_env(),
         cwd=ROOT,
     )
@@ -127,18 +131,21 @@ async def interrupt_when(proc: asyncio.subprocess.Process, ready: Callable[[], b
     return err.decode()
 
 
+def open_terminal(columns: int) -> tuple[int, int]:
+    """A pseudo-terminal of 24 rows and ``columns`` columns (a real terminal's size): ``(leader, follower)`` fds."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return leader, follower
+
+
 async def run_on_terminal(*args: str, timeout: float = 60) -> tuple[int, bytes, str]:
     """``python -m bulkdelete ARGS`` with stderr on a real pseudo-terminal (120 columns): ``(exit, stdout, screen)``.
 
     The terminal is read while the CLI runs (a full pty would block its writes), until the CLI closes it.
     """
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a real terminal's size
+    leader, follower = open_terminal(120)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bulkdelete", *args,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=follower, env=cli_env(), cwd=ROOT,
-        )  # fmt: skip
+        proc = await start_cli(*args, stderr=follower)
     finally:
         os.close(follower)
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
-import pty
-import struct
-import sys
-import termios
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,10 +19,10 @@ from bulkdelete.input.shard import shard_of
 from tests.conftest import (
     KEY,
     ORG,
-    ROOT,
     SOURCE,
     Completed,
     cli_env,
+    open_terminal,
     read_lines,
     run_cli,
     run_on_terminal,
@@ -250,17 +245,22 @@ async def test_nothing_matching_deletes_nothing_and_exits_0() -> None:
 
 @pytest.mark.parametrize("source_name", [None, "web"])
 async def test_the_source_name_is_looked_up_from_its_id_unless_given(source_name: str | None) -> None:
-    del source_name  # placeholder, replaced once the emulator's Sources API is known
+    web_id = "myorg-web01"  # @source holds the name; --source is the id the Push API and the Sources API know
+    args = ["coveo", "delete", "--base-url", "", "--org", ORG, "--source", web_id, "--where", BEFORE_2024, "--yes"]
+    args += ["--rate", "0", "--list-rate", "0"] + (["--source-name", source_name] if source_name else [])
+    async with run_emulator(EmulatorConfig(source_ids=(("web", web_id),)), docs=DOCS) as emu:
+        args[3] = emu.base_url
+        done = await run_cli(*args)
+        stats, left = emu.stats(), set(emu.documents)
+    assert done.code == 0, done.stderr
+    assert sorted(accepted(done)) == sorted(OLD_WEB) and left == set(NEW_WEB) | set(OLD_OTHER)
+    assert stats["source_lookups"] == (1 if source_name is None else 0)
 
 
 async def answer_on_a_terminal(base_url: str, answer: bytes) -> tuple[int | None, bytes]:
     """Run --where with stdin and stderr on a pseudo-terminal, answer its question; the exit status, the screen."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bulkdelete", *where_args(base_url, BEFORE_2024), "--no-progress",
-        stdin=follower, stdout=asyncio.subprocess.PIPE, stderr=follower, env=cli_env(), cwd=ROOT,
-    )  # fmt: skip
+    leader, follower = open_terminal(200)
+    proc = await start_cli(*where_args(base_url, BEFORE_2024), "--no-progress", stdin=follower, stderr=follower)
     os.close(follower)
     screen = b""
     try:
